@@ -133,13 +133,22 @@ def pytest_configure(config: pytest.Config) -> None:
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     become_subreaper()
-    if not config.option.no_reports and not hasattr(config, "workerinput"):
+    if _wants_reports(config) and not hasattr(config, "workerinput"):
         from wirecheck.report import Reporter
 
         out = Path(config.option.reports_dir or config.rootpath / "reports")
         if getattr(config.option, "xmlpath", None) is None:
             config.option.xmlpath = str(out / "junit.xml")
         config.pluginmanager.register(Reporter(config, out), "wirecheck-reporter")
+
+
+def _wants_reports(config: pytest.Config) -> bool:
+    """Reports are for conformance runs: not with --no-reports, nor for the harness's own tests."""
+    if config.option.no_reports:
+        return False
+    own_tests = config.rootpath / "tests"
+    args = [Path(a.split("::")[0]).resolve() for a in config.args]
+    return not args or not all(a == own_tests or own_tests in a.parents for a in args)
 
 
 def _role(node: pytest.Item | pytest.Module | Any) -> tuple[str, str] | None:
@@ -208,6 +217,12 @@ def timeouts(pytestconfig: pytest.Config) -> Timeouts:
     return pytestconfig.stash[STATE].timeouts
 
 
+@pytest.fixture(scope="session")
+def start_failures() -> dict[tuple[str, str], str]:
+    """(implementation, role) pairs that could not be started in this run, with why."""
+    return {}
+
+
 @pytest.fixture(scope="module")
 def role_placeholders() -> dict[str, Value]:
     """Placeholder values a suite adds for its roles (override in the suite's conftest)."""
@@ -226,7 +241,10 @@ def record(request: pytest.FixtureRequest) -> CaseRecord:
 
 @pytest.fixture(scope="module")
 def server_supervisor(
-    request: pytest.FixtureRequest, impl: Implementation, role_placeholders: dict[str, Value]
+    request: pytest.FixtureRequest,
+    impl: Implementation,
+    role_placeholders: dict[str, Value],
+    start_failures: dict[tuple[str, str], str],
 ) -> Iterator[ServerSupervisor]:
     role = _role(request.node)
     if role is None:
@@ -243,8 +261,17 @@ def server_supervisor(
         timeouts=state.timeouts,
         limits=state.limits,
     )
+    key = (impl.name, role[0])
+    if key in start_failures:  # what could not be started once is not retried in this run
+        raise ImplementationError(
+            f"{start_failures[key]}\n(not retried: it failed to start earlier)"
+        )
     try:
-        sup.start()
+        try:
+            sup.start()
+        except ImplementationError as exc:
+            start_failures[key] = str(exc)
+            raise
         yield sup
     finally:
         sup.stop()
