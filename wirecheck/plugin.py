@@ -360,11 +360,12 @@ def _failure_text(call: pytest.CallInfo[None], rep: pytest.TestReport) -> dict[s
     return {"expected": "", "actual": rep.longreprtext[-3000:], "note": ""}
 
 
-def _crashed(item: pytest.Item) -> str | None:
+def _crashed(item: pytest.Item, failed: bool) -> str | None:
     handle = item.stash.get(SERVER, None)
     if handle is None or handle.process is None:
         return None
-    if handle.process.poll() is None:
+    # A case that failed on an end of stream may have seen a process that is still exiting.
+    if (handle.process.wait(0.05) if failed else handle.process.poll()) is None:
         return None
     return f"the server exited during the case ({handle.process.describe_exit()})"
 
@@ -393,7 +394,7 @@ def pytest_runtest_makereport(
             if isinstance(exc, ImplementationError | HarnessError):
                 rep.longrepr = f"error: {exc}"
     elif rep.when == "call":
-        crash = _crashed(item)
+        crash = _crashed(item, rep.failed)
         exc = call.excinfo.value if call.excinfo else None
         if crash and not isinstance(exc, Unimplemented):
             verdict = Verdict.FAIL

@@ -1,0 +1,3 @@
+"""The harness's own tests: pytester drives the plugin in throwaway projects."""
+
+pytest_plugins = ["pytester"]
