@@ -38,7 +38,7 @@ class State:
     timeouts: Timeouts
     limits: Limits
     strict: bool
-    impl_args: list[str]  # the options that select the implementations, for reproduce commands
+    targets: list[str]  # the --target options, for reproduce commands
 
 
 STATE = pytest.StashKey[State]()
@@ -113,10 +113,8 @@ def _state(config: pytest.Config) -> State:
                 {role: (host, port) for role, host, port in targets},
             )
         )
-    impl_args = [a for p in opt.impl for a in ("--impl", p)]
-    impl_args += [a for t in opt.target for a in ("--target", t)]
     scale = opt.timeout_scale or float(os.environ.get("WIRECHECK_TIMEOUT_SCALE", "1") or 1)
-    return State(impls, Timeouts(scale=scale), Limits(), opt.strict_conformance, impl_args)
+    return State(impls, Timeouts(scale=scale), Limits(), opt.strict_conformance, list(opt.target))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -342,6 +340,19 @@ def _variant(item: pytest.Item) -> str:
     return ident
 
 
+def _impl_args(item: pytest.Item, state: State) -> list[str]:
+    """The options that select this case's implementation alone."""
+    callspec = getattr(item, "callspec", None)
+    impl = callspec.params.get("impl") if callspec else None
+    if not isinstance(impl, Implementation) or impl.source is None:
+        return [a for t in state.targets for a in ("--target", t)]
+    try:
+        path = impl.source.relative_to(Path.cwd())
+    except ValueError:
+        path = impl.source
+    return ["--impl", str(path)]
+
+
 def _impl_name(item: pytest.Item) -> str:
     callspec = getattr(item, "callspec", None)
     impl = callspec.params.get("impl") if callspec else None
@@ -452,7 +463,7 @@ def pytest_runtest_makereport(
         "measurements": {k: str(v) for k, v in record.measurements.items()},
         "transcript": record.transcript.render(),
         "stderr": record.stderr_tail(),
-        "reproduce": record.reproduce(item.nodeid, state.impl_args)
+        "reproduce": record.reproduce(item.nodeid, _impl_args(item, state))
         if verdict not in (Verdict.SKIPPED, Verdict.PASS)
         else "",
     }
@@ -491,7 +502,7 @@ def _long_text(
     stderr = record.stderr_tail(1500)
     if stderr:
         parts += ["", "stderr tail:", stderr]
-    parts += ["", "reproduce:", record.reproduce(item.nodeid, state.impl_args)]
+    parts += ["", "reproduce:", record.reproduce(item.nodeid, _impl_args(item, state))]
     return "\n".join(parts)
 
 
