@@ -1,0 +1,1 @@
+"""The framing suite: length-prefixed blocks (framing PROFILE.md)."""
