@@ -307,3 +307,42 @@ def test_report_is_self_contained_and_escapes_what_implementations_send(
     html = (toy.path / "reports" / "report.html").read_text()
     assert "<script>alert" not in html and "&lt;script&gt;" in html
     assert "http://" not in html and "https://" not in html
+
+
+RUNNING_CLIENT_SUITE = """
+import pytest
+from wirecheck import MUST, case, expect
+
+pytestmark = pytest.mark.role("toy.client")
+
+@case("toy/6.1/1", MUST, "The client MUST exit 0 after saying hello.")
+def test_client_runs(client):
+    run = client.run(port=9, timeout=5)
+    expect(run.status == 0, expected="exit status 0", actual=f"exit status {run.status}")
+"""
+
+
+def test_client_that_cannot_be_started_is_an_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\naddopts = -p wirecheck.plugin -p no:cacheprovider\n")
+    pytester.makepyfile(test_client=RUNNING_CLIENT_SUITE)
+    manifest(
+        pytester.path / "impls" / "ghost",
+        "ghost",
+        "no-such-program-here {host} {port}",
+        role="toy.client",
+    )
+    manifest(
+        pytester.path / "impls" / "sad",
+        "sad",
+        "{python} -c 'raise SystemExit(4)'",
+        role="toy.client",
+    )
+    res = pytester.runpytest("--impl", "impls")
+    res.assert_outcomes(failed=2)
+    got = results(pytester)
+    ghost, sad = got["ghost:toy/6.1/1"], got["sad:toy/6.1/1"]
+    assert (
+        ghost["verdict"] == "error" and "could not start 'no-such-program-here'" in ghost["actual"]
+    )
+    assert sad["verdict"] == "fail" and sad["actual"] == "exit status 4"
+    assert "-c 'raise SystemExit(4)'" in sad["reproduce"]

@@ -428,6 +428,7 @@ def pytest_runtest_makereport(
         elif isinstance(exc, ImplementationError | HarnessError):
             verdict = Verdict.ERROR
             detail = _failure_text(call, rep)
+            rep.longrepr = f"error: {exc}"
         else:
             verdict = VERDICT_FOR_BROKEN[spec.level]
             detail = _failure_text(call, rep)
@@ -443,7 +444,6 @@ def pytest_runtest_makereport(
         detail = _failure_text(call, rep)
     record = item.stash.get(RECORD, None) or CaseRecord()
     if rep.when == "call" and verdict in (Verdict.FAIL, Verdict.NON_STRICT) and rep.longrepr:
-        rep.sections.append(("wirecheck", _summary_text(spec, detail, record)))
         rep.longrepr = _long_text(spec, detail, record, item, state)
     result = {
         "nodeid": item.nodeid,
@@ -473,10 +473,6 @@ def pytest_runtest_makereport(
             (key, result["impl"] if key == "implementation" else result[key])
         )
     return rep
-
-
-def _summary_text(spec: Spec, detail: dict[str, str], record: CaseRecord) -> str:
-    return f"{spec.case_id} ({spec.level}, {spec.clause})"
 
 
 def _long_text(
