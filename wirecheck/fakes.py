@@ -48,7 +48,6 @@ class FakeTcpServer:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
         self.sock.bind((host, 0))
         self.sock.listen(64)
-        self.sock.settimeout(0.05)
         self.host, self.port = host, self.sock.getsockname()[1]
         self.nodelay = nodelay
         self.connections: list[TcpConnection] = []
@@ -73,9 +72,7 @@ class FakeTcpServer:
         while not self._stop.is_set():
             try:
                 sock, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
+            except OSError:  # closed: shutdown() woke the blocked accept
                 return
             if self.nodelay:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -105,8 +102,10 @@ class FakeTcpServer:
 
     def close(self) -> None:
         self._stop.set()
-        self.sock.close()
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() at once
         self._accepter.join(1.0)
+        self.sock.close()
         for conn in self.connections:
             with contextlib.suppress(OSError):
                 conn.sock.close()
@@ -137,7 +136,7 @@ class FakeUdpServer:
         self.kernel_timestamps = sys.platform.startswith("linux")
         if self.kernel_timestamps:
             self.endpoint.sock.setsockopt(socket.SOL_SOCKET, TIMESTAMPNS, 1)
-        self.endpoint.sock.settimeout(0.05)
+        self.endpoint.sock.settimeout(None)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -164,12 +163,12 @@ class FakeUdpServer:
         while not self._stop.is_set():
             try:
                 data, ancdata, _flags, addr = sock.recvmsg(65536, 64)
-            except TimeoutError:
-                continue
             except OSError:
                 if self._stop.is_set():
                     return
                 continue
+            if self._stop.is_set():  # shutdown() woke the blocked recvmsg
+                return
             arrival = time.time()
             for level, kind, payload in ancdata:
                 if level == socket.SOL_SOCKET and kind == TIMESTAMPNS:
@@ -192,5 +191,7 @@ class FakeUdpServer:
 
     def close(self) -> None:
         self._stop.set()
+        with contextlib.suppress(OSError):  # Linux wakes the recvmsg, then says ENOTCONN
+            self.endpoint.sock.shutdown(socket.SHUT_RD)
         self._thread.join(1.0)
         self.endpoint.close()
