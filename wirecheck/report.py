@@ -91,10 +91,11 @@ class Reporter:
         tr.section("wirecheck verdicts")
         counts: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
         for r in self.results:
-            counts[r["impl"]][r["verdict"]] += 1
+            counts[r["impl"]]["not provided" if not_provided(r) else r["verdict"]] += 1
         for impl in sorted(counts):
             c = counts[impl]
-            tr.write_line(f"{impl}: " + ", ".join(f"{c[v]} {v}" for v in VERDICT_ORDER if c[v]))
+            kinds = [*VERDICT_ORDER, "not provided"]
+            tr.write_line(f"{impl}: " + ", ".join(f"{c[v]} {v}" for v in kinds if c[v]))
         soft = [r for r in self.results if r["verdict"] == Verdict.NON_STRICT]
         for r in soft[:20]:
             tr.write_line(
@@ -112,9 +113,16 @@ def filter_document(data: dict[str, Any], impl: str) -> dict[str, Any]:
     }
 
 
+def not_provided(result: dict[str, Any]) -> bool:
+    """A case of a role the implementation does not offer: absent, not a result."""
+    return bool(result["verdict"] == Verdict.SKIPPED and result["actual"].endswith("not provided"))
+
+
 def _summaries(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for r in results:
+        if not_provided(r):
+            continue
         row = rows.setdefault(
             (r["impl"], r["suite"]),
             {
@@ -145,6 +153,7 @@ def render_html(data: dict[str, Any]) -> str:
     requirement = {f"{r['case']} {r['variant']}".strip(): r for r in results}
     for r in results:
         r["anchor"] = _slug(f"{r['impl']}--{r['case']}--{r['variant']}")
+        r["absent"] = not_provided(r)
     return env.get_template("report.html").render(
         data=data,
         summaries=_summaries(results),
@@ -154,5 +163,5 @@ def render_html(data: dict[str, Any]) -> str:
         verdicts=VERDICT_ORDER,
         levels=LEVELS,
         failing=[r for r in results if r["verdict"] not in ("pass", "skipped")],
-        passing=[r for r in results if r["verdict"] in ("pass", "skipped")],
+        passing=[r for r in results if r["verdict"] in ("pass", "skipped") and not r["absent"]],
     )
