@@ -30,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 
-OVERHEAD_SUITE = '''
+OVERHEAD_SUITE = """
 import socket
 import pytest
 from wirecheck import MUST, case, expect
@@ -43,9 +43,9 @@ def test_harnessed(server, n):
     with server.connect() as conn:
         conn.send(b"abc\\n")
         expect(conn.recv_until(b"\\n", limit=64) == b"ABC\\n", expected="ABC", actual="?")
-'''
+"""
 
-BARE_SUITE = '''
+BARE_SUITE = """
 import os, socket
 import pytest
 
@@ -59,7 +59,7 @@ def test_bare(n):
         while not data.endswith(b"\\n"):
             data += s.recv(64)
         assert data == b"ABC\\n"
-'''
+"""
 
 
 def serve_upper(listener: socket.socket, stop: threading.Event) -> None:
@@ -96,8 +96,19 @@ def bench_suites(repeat: int) -> dict[str, Any]:
         times = []
         for _ in range(repeat):
             seconds, code, tail = timed(
-                [sys.executable, "-m", "pytest", "suites", "-q", "-p", "no:cacheprovider",
-                 "--no-reports", *extra], ROOT)
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    "suites",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    "--no-reports",
+                    *extra,
+                ],
+                ROOT,
+            )
             if code != 0:
                 raise SystemExit(f"pytest suites {' '.join(extra)} failed:\n{tail}")
             times.append(seconds)
@@ -115,16 +126,27 @@ def bench_overhead(cases: int) -> dict[str, Any]:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            (folder / "test_harnessed.py").write_text(textwrap.dedent(
-                OVERHEAD_SUITE.format(cases=cases)))
+            (folder / "test_harnessed.py").write_text(
+                textwrap.dedent(OVERHEAD_SUITE.format(cases=cases))
+            )
             (folder / "test_bare.py").write_text(textwrap.dedent(BARE_SUITE.format(cases=cases)))
             (folder / "pytest.ini").write_text("[pytest]\n")
             env = {**os.environ, "BENCH_TARGET": f"{host}:{port}"}
             base = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
             harnessed, code1, tail1 = timed(
-                [*base, "-p", "wirecheck.plugin", "test_harnessed.py", "--target",
-                 f"bench.server={host}:{port}", "--reports-dir", str(folder / "reports")],
-                folder, env)
+                [
+                    *base,
+                    "-p",
+                    "wirecheck.plugin",
+                    "test_harnessed.py",
+                    "--target",
+                    f"bench.server={host}:{port}",
+                    "--reports-dir",
+                    str(folder / "reports"),
+                ],
+                folder,
+                env,
+            )
             bare, code2, tail2 = timed([*base, "test_bare.py"], folder, env)
             if code1 or code2:
                 raise SystemExit(f"overhead runs failed:\n{tail1}\n{tail2}")
@@ -133,21 +155,30 @@ def bench_overhead(cases: int) -> dict[str, Any]:
         thread.join(1)
         listener.close()
     per_case = (harnessed - bare) / cases * 1000
-    print(f"overhead: {cases} cases, harnessed {harnessed:.2f} s, bare pytest {bare:.2f} s: "
-          f"{per_case:.2f} ms per case (with transcript, verdict and reports)", flush=True)
-    return {"cases": cases, "harnessed_s": round(harnessed, 3), "bare_s": round(bare, 3),
-            "overhead_ms_per_case": round(per_case, 2)}
+    print(
+        f"overhead: {cases} cases, harnessed {harnessed:.2f} s, bare pytest {bare:.2f} s: "
+        f"{per_case:.2f} ms per case (with transcript, verdict and reports)",
+        flush=True,
+    )
+    return {
+        "cases": cases,
+        "harnessed_s": round(harnessed, 3),
+        "bare_s": round(bare, 3),
+        "overhead_ms_per_case": round(per_case, 2),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("what", choices=["suites", "overhead", "all"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cases", type=int, default=500)
     args = parser.parse_args()
     result: dict[str, Any] = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
         "when": time.strftime("%Y-%m-%d %H:%M"),
     }
     if args.what in ("suites", "all"):
