@@ -346,3 +346,75 @@ def test_client_that_cannot_be_started_is_an_error(pytester: pytest.Pytester) ->
     )
     assert sad["verdict"] == "fail" and sad["actual"] == "exit status 4"
     assert "-c 'raise SystemExit(4)'" in sad["reproduce"]
+
+
+TLS_SERVER = """
+import socket, ssl, sys
+host, port, certfile, keyfile = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+ctx.load_cert_chain(certfile, keyfile)
+s = socket.create_server((host, port))
+while True:
+    c, _ = s.accept()
+    try:
+        with ctx.wrap_socket(c, server_side=True) as t:
+            t.sendall(b"Simple is better than complex.\\n")
+            t.unwrap()
+    except (ssl.SSLError, OSError):
+        pass
+"""
+
+TLS_SUITE = """
+import ssl
+import pytest
+from wirecheck import MUST, case, expect
+
+pytestmark = pytest.mark.role("toytls.server")
+
+@pytest.fixture(scope="module")
+def role_placeholders(pki):
+    return pki.placeholders()
+
+@case("toytls/1.1/1", MUST, "The server MUST greet a verifying client over TLS.")
+def test_greeting(server, pki):
+    ctx = ssl.create_default_context(cafile=str(pki.cafile))
+    with server.connect() as conn:
+        conn.start_tls(ctx, server_hostname="localhost")
+        line = conn.recv_until(b"\\n", limit=100)
+        expect(line == b"Simple is better than complex.\\n", expected="the line", actual=repr(line))
+
+@case("toytls/1.2/1", MUST, "A server with a certificate for another name MUST fail verification.")
+def test_wrong_host_is_refused(launch_server, pki):
+    other = launch_server(**pki.placeholders("wrong-host"))
+    ctx = ssl.create_default_context(cafile=str(pki.cafile))
+    with other.connect() as conn:
+        try:
+            conn.start_tls(ctx, server_hostname="localhost")
+        except ssl.SSLCertVerificationError as exc:
+            expect("Hostname mismatch" in str(exc), expected="a mismatch", actual=str(exc))
+        else:
+            expect(False, expected="a refused handshake", actual="it verified")
+"""
+
+
+def test_tls_connection_and_per_case_servers(pytester: pytest.Pytester) -> None:
+    pytester.makeini(
+        "[pytest]\naddopts = -p wirecheck.plugin -p fixtures.certs -p no:cacheprovider\n"
+    )
+    pytester.makepyfile(test_toytls=TLS_SUITE)
+    folder = pytester.path / "impls" / "tls"
+    folder.mkdir(parents=True)
+    (folder / "tls_server.py").write_text(TLS_SERVER)
+    (folder / "impl.toml").write_text(
+        'name = "tls"\n[toytls.server]\n'
+        'command = "{python} tls_server.py {host} {port} {certfile} {keyfile}"\n'
+    )
+    res = pytester.runpytest("--impl", "impls/tls")
+    res.assert_outcomes(passed=2)
+    got = results(pytester)
+    assert got["tls:toytls/1.1/1"]["verdict"] == "pass"
+    assert got["tls:toytls/1.2/1"]["verdict"] == "pass"
+    data = json.loads((pytester.path / "reports" / "results.json").read_text())
+    transcripts = " ".join(r["transcript"] for r in data["results"])
+    assert "TLS handshake (client side): TLSv1.3" in transcripts
+    assert "TLS handshake (client side) failed" in transcripts

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -290,12 +290,7 @@ def server(
         why = sup.ensure()
         if why:
             record.note(why)
-    if sup.process is not None:
-        record.processes.append((f"{sup.role} of {sup.impl.name}", sup.process))
-        record.commands.append(sup.command_line)
-    record.target = (sup.host, sup.port)
-    handle = ServerHandle(sup.host, sup.port, record, timeouts, sup)
-    request.node.stash[SERVER] = handle
+    handle = _attach(request, sup, record, timeouts)
     yield handle
     phases = request.node.stash.get(PHASES, {})
     call = phases.get("call")
@@ -303,6 +298,57 @@ def server(
     if verdict != Verdict.PASS or not handle.alive():
         sup.needs_restart = True
     sup.used = True
+
+
+def _attach(
+    request: pytest.FixtureRequest, sup: ServerSupervisor, record: CaseRecord, timeouts: Timeouts
+) -> ServerHandle:
+    """Put a running server into the case's record, and hand it to the case."""
+    if sup.process is not None:
+        record.processes.append((f"{sup.role} of {sup.impl.name}", sup.process))
+        record.commands.append(sup.command_line)
+    record.target = (sup.host, sup.port)
+    handle = ServerHandle(sup.host, sup.port, record, timeouts, sup)
+    request.node.stash[SERVER] = handle
+    return handle
+
+
+@pytest.fixture
+def launch_server(
+    request: pytest.FixtureRequest,
+    impl: Implementation,
+    role_placeholders: dict[str, Value],
+    record: CaseRecord,
+    timeouts: Timeouts,
+) -> Iterator[Callable[..., ServerHandle]]:
+    """Start a server of the case's own, with some placeholders changed (a certificate
+    scenario, say): ``launch_server(certfile=...)``. It is stopped when the case ends; one that
+    cannot be started makes the case an error."""
+    role = _role(request.node)
+    if role is None:
+        raise HarnessError("launch_server needs pytestmark = pytest.mark.role('<suite>.server')")
+    state = request.config.stash[STATE]
+    started: list[ServerSupervisor] = []
+
+    def launch(**overrides: Value) -> ServerHandle:
+        sup = ServerSupervisor(
+            impl,
+            role[0],
+            transport=role[1],
+            host="127.0.0.1",
+            placeholders={**role_placeholders, **overrides},
+            timeouts=state.timeouts,
+            limits=state.limits,
+        )
+        started.append(sup)
+        sup.start()
+        return _attach(request, sup, record, timeouts)
+
+    try:
+        yield launch
+    finally:
+        for sup in started:
+            sup.stop()
 
 
 @pytest.fixture

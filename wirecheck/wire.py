@@ -8,8 +8,10 @@ does not get what it waits for raises ``ConformanceFailure`` with what did arriv
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from collections.abc import Callable
+from typing import Any
 
 from wirecheck.transcript import RECEIVED, SENT, Channel, Transcript, escape
 from wirecheck.verdicts import ConformanceFailure
@@ -113,6 +115,53 @@ class TcpConnection:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- TLS ---------------------------------------------------------------------------------
+    def start_tls(
+        self,
+        context: ssl.SSLContext,
+        *,
+        server_hostname: str | None = None,
+        server_side: bool = False,
+        timeout: float | None = None,
+        suppress_ragged_eofs: bool = True,
+    ) -> ssl.SSLSocket:
+        """Run a TLS handshake on this connection; what follows is recorded as plaintext.
+
+        A failed handshake is noted in the transcript and its ``ssl.SSLError`` (or OSError)
+        raised for the case to judge. With ``suppress_ragged_eofs=False`` a close without
+        close_notify raises ``ssl.SSLEOFError`` instead of reading as end of stream.
+        """
+        self.sock.settimeout(timeout or self.timeout)
+        side = "server" if server_side else "client"
+        try:
+            tls = context.wrap_socket(
+                self.sock,
+                server_side=server_side,
+                server_hostname=server_hostname,
+                do_handshake_on_connect=False,
+                suppress_ragged_eofs=suppress_ragged_eofs,
+            )
+            self.sock = tls
+            tls.do_handshake()
+        except (ssl.SSLError, OSError) as exc:
+            self.transcript.note(self.channel, f"TLS handshake ({side} side) failed: {exc}")
+            raise
+        cipher = tls.cipher()
+        peer: dict[str, Any] = dict(tls.getpeercert() or {})
+        subject = ""
+        if peer:
+            names = [str(v) for rdn in peer.get("subject", ()) for k, v in rdn if k == "commonName"]
+            alt = [str(v) for _, v in peer.get("subjectAltName", ())]
+            subject = f"; peer certificate: {', '.join(names + alt)}"
+        self.transcript.note(
+            self.channel,
+            f"TLS handshake ({side} side): {tls.version()}, "
+            f"{cipher[0] if cipher else '?'}"
+            + (f", SNI {server_hostname}" if server_hostname else "")
+            + subject,
+        )
+        return tls
 
     # -- receiving ---------------------------------------------------------------------------
     def _fill(self, deadline: float, limit: int) -> bool:
