@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from collections.abc import Callable
 from typing import Literal
 
 Direction = Literal[">", "<", "!"]
@@ -36,6 +37,7 @@ class Event:
     size: int
     data: bytes
     note: str = ""
+    decoded: str = ""
 
 
 @dataclasses.dataclass
@@ -51,6 +53,8 @@ class Channel:
     sent_total: int = 0
     # Datagram destinations, in order, for reproducing a UDP exchange.
     destinations: list[str] = dataclasses.field(default_factory=list)
+    # Renders one chunk for people (a DNS message as text, say); shown under its bytes.
+    decoder: Callable[[bytes], str] | None = None
 
 
 class Transcript:
@@ -74,6 +78,12 @@ class Transcript:
         return channel
 
     def record(self, channel: Channel, direction: Direction, data: bytes, note: str = "") -> None:
+        decoded = ""
+        if channel.decoder is not None and data and len(self.events) < MAX_EVENTS:
+            try:
+                decoded = channel.decoder(bytes(data))
+            except Exception as exc:  # a decoder must never break the recording
+                decoded = f"(not decoded: {exc})"
         with self._lock:
             if direction == SENT and channel.sent_total < self.REPRO_KEEP:
                 channel.sent.append(bytes(data[: self.REPRO_KEEP - channel.sent_total]))
@@ -92,6 +102,7 @@ class Transcript:
                     len(data),
                     bytes(data[:CHUNK_KEEP]),
                     note,
+                    decoded,
                 )
             )
 
@@ -120,6 +131,8 @@ class Transcript:
                     f"+{ev.offset:8.3f}s {where} {ev.direction} {arrow} {ev.size:>6}B "
                     f"{escape(ev.data) if ev.size else ''}{extra}".rstrip()
                 )
+                if ev.decoded:
+                    lines += ["              | " + line for line in ev.decoded.splitlines()[:60]]
         if dropped:
             lines.append(f"… {dropped} more events ({dropped_bytes} bytes) not kept")
         return "\n".join(lines)
