@@ -1,0 +1,69 @@
+"""Greeting server over TLS: sends one line on each connection, then closes.
+
+Flaw: accept() on a wrapped listening socket does each handshake in the main loop,
+one client at a time and with no time limit: a client that stalls in its handshake blocks
+everyone.
+"""
+
+import argparse
+import signal
+import socket
+import ssl
+import sys
+import threading
+
+GREETING = b"Simple is better than complex.\n"
+
+
+def stop(signum: int, frame: object) -> None:
+    sys.exit(0)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    listener = socket.socket(family, kind, proto)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(address)
+    listener.listen(64)
+    return listener
+
+
+def handle(tls: ssl.SSLSocket) -> None:
+    with tls:
+        tls.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        tls.settimeout(10)
+        try:
+            tls.sendall(GREETING)
+            tls.unwrap()
+        except OSError:
+            return
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Greeting server over TLS.")
+    parser.add_argument("host")
+    parser.add_argument("port", type=int)
+    parser.add_argument("certfile")
+    parser.add_argument("keyfile")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    signal.alarm(120)  # safety limit: this program ends itself after 120 s
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(args.certfile, args.keyfile)
+    # the flaw: the listening socket is wrapped, so accept() does the handshake right here,
+    # in the only loop, with no time limit
+    with context.wrap_socket(listen(args.host, args.port), server_side=True) as listener:
+        while True:
+            try:
+                tls, _ = listener.accept()
+            except (OSError, ssl.SSLError):
+                continue
+            threading.Thread(target=handle, args=(tls,), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()
