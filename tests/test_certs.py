@@ -102,3 +102,12 @@ def test_placeholders(pki: Pki) -> None:
     values = pki.placeholders()
     assert set(values) == {"certfile", "keyfile", "cafile", "clientcert", "clientkey"}
     assert all(Path(v).exists() for v in values.values())
+
+
+def test_client_certificate_from_another_authority_is_issued_by_the_stranger(pki: Pki) -> None:
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    cert = x509.load_pem_x509_certificate(pki.scenarios["client-untrusted"].certfile.read_bytes())
+    issuer = cert.issuer.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
+    assert issuer == "an authority nobody trusts"
