@@ -127,7 +127,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line("markers", "fresh_server: start a new server for this case")
     config.addinivalue_line(
-        "markers", "peer: a test against real, widely trusted software (run them with -m peer)")
+        "markers", "peer: a test against real, widely trusted software (run them with -m peer)"
+    )
     try:
         config.stash[STATE] = _state(config)
     except HarnessError as exc:
