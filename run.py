@@ -6,8 +6,9 @@
 
 It needs only python3. It makes a virtual environment in .venv, installs the project and its
 dependencies there (again only when pyproject.toml changed), installs the Debian packages the
-tests use where it can (as root, with apt-get: chromium and chromium-driver for the report test;
-without them that one test is skipped), then runs pytest.
+tests use where it can (as root, with apt-get: chromium and chromium-driver for the report test,
+nginx, NSD and Unbound for the real-peer tests; without them those tests are skipped), then runs
+pytest.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PY = VENV / "bin" / "python"
 STAMP = VENV / ".wirecheck-installed"
-DEBIAN_FOR_TESTS = ["chromium", "chromium-driver"]
+# chromium and chromium-driver: tests/test_report_browser.py opens the report in a browser.
+# nginx with its stream module, nsd, unbound: the real peers of tests/test_peers_*.py.
+DEBIAN_FOR_TESTS = ["chromium", "chromium-driver", "nginx", "libnginx-mod-stream", "nsd", "unbound"]
 JOBS = {
     "suites": ["suites"],
     "tests": ["tests"],
