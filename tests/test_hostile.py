@@ -104,3 +104,66 @@ def test_verdict(battery: dict[str, Any], name: str) -> None:
         assert "fail" in verdicts, verdicts
     else:
         assert verdicts == {"pass"}, [(r["case"], r["verdict"], r["actual"]) for r in results]
+
+
+# -- the battery against the later server roles ---------------------------------------------
+# Readiness differs by role (tls.server: a TCP accept; dns.server: a bound UDP port), the harness's
+# promises do not: error for what cannot be made ready, fail for what misbehaves, nothing left.
+NEW_ROLES: dict[str, dict[str, str]] = {
+    "never_listens": {"tls": "error", "dns": "error"},
+    "exits_at_once": {"tls": "error", "dns": "error"},
+    "accepts_never_answers": {"tls": "fail"},
+    "floods": {"tls": "fail"},
+    "setsid_orphan": {"tls": "fail"},  # a zen server: ready, but it speaks no TLS
+    "udp_silent": {"dns": "fail"},
+    "udp_garbage": {"dns": "fail"},
+}
+NEW_SUITES = {"tls": "suites/tls/test_server.py", "dns": "suites/dns/test_server.py"}
+NEW_SPEC = ["--spec", "tls/2.1", "--spec", "dns/2.1", "--timeout-scale", "0.5"]
+
+
+@pytest.fixture(scope="module")
+def new_roles_battery(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    before = set(launched_processes_left())
+    suites = [path for path in NEW_SUITES.values() if (ROOT / path).exists()]
+    start = time.monotonic()
+    proc, results = run_suite(
+        suites,
+        [HOSTILE / name for name in NEW_ROLES],
+        tmp_path_factory.mktemp("hostile-new"),
+        extra=NEW_SPEC,
+        timeout=RUN_BOUND * 2,
+    )
+    elapsed = time.monotonic() - start
+    time.sleep(0.2)
+    left = sorted(set(launched_processes_left()) - before)
+    return {"proc": proc, "results": results, "elapsed": elapsed, "left": left}
+
+
+def test_new_roles_battery_is_bounded_and_leaves_nothing(new_roles_battery: dict[str, Any]) -> None:
+    assert new_roles_battery["elapsed"] < RUN_BOUND, new_roles_battery["proc"].stdout[-3000:]
+    assert not new_roles_battery["left"], new_roles_battery["left"]
+
+
+@pytest.mark.parametrize(
+    ("name", "suite"),
+    [
+        pytest.param(name, suite, id=f"{name}-{suite}")
+        for name, roles in NEW_ROLES.items()
+        for suite in roles
+    ],
+)
+def test_new_role_verdict(new_roles_battery: dict[str, Any], name: str, suite: str) -> None:
+    if not (ROOT / NEW_SUITES[suite]).exists():
+        pytest.skip(f"the {suite} suite is not there")
+    impl = impl_name(HOSTILE / name)
+    results = [r for r in new_roles_battery["results"].get(impl, []) if r["suite"] == suite]
+    assert results, f"no {suite} results for {impl}: {new_roles_battery['proc'].stdout[-3000:]}"
+    verdicts = {r["verdict"] for r in results}
+    want = NEW_ROLES[name][suite]
+    if want == "error":
+        assert verdicts == {"error"}, verdicts
+    else:
+        assert "error" not in verdicts and "fail" in verdicts, [
+            (r["case"], r["verdict"], r["actual"][:200]) for r in results
+        ]
