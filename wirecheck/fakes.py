@@ -79,8 +79,8 @@ class FakeTcpServer:
             conn = TcpConnection(sock, self.transcript, self.timeout, label="client's")
             self.connections.append(conn)
             thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self._threads.append(thread)
             thread.start()
+            self._threads.append(thread)  # only started threads: close() joins them
 
     def _serve(self, conn: TcpConnection) -> None:
         try:
@@ -104,7 +104,8 @@ class FakeTcpServer:
         self._stop.set()
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() at once
-        self._accepter.join(1.0)
+        if self._accepter.ident is not None:  # closed without ever being started is fine
+            self._accepter.join(1.0)
         self.sock.close()
         for conn in self.connections:
             with contextlib.suppress(OSError):
@@ -193,5 +194,6 @@ class FakeUdpServer:
         self._stop.set()
         with contextlib.suppress(OSError):  # Linux wakes the recvmsg, then says ENOTCONN
             self.endpoint.sock.shutdown(socket.SHUT_RD)
-        self._thread.join(1.0)
+        if self._thread.ident is not None:  # closed without ever being started is fine
+            self._thread.join(1.0)
         self.endpoint.close()
