@@ -1,0 +1,1 @@
+"""The dns suite: an authoritative name server and a mail exchanger lookup."""
