@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import struct
 import time
-from collections.abc import Iterator
 
 import dns.flags
 import dns.message
@@ -157,13 +156,15 @@ HEADER_RULE = (
 )
 
 
-@pytest.fixture
-def www_a(server: ServerHandle, timeouts: Timeouts) -> Iterator[tuple[bytes, Response]]:
-    yield ask_any_id(server, timeouts, make_query("www", "A"))
+def ask_www_a(server: ServerHandle, timeouts: Timeouts) -> tuple[bytes, Response]:
+    """The query most of 2.1 judges. Asked in each case, not in a fixture: a server that answers
+    badly fails the case (call phase) rather than making it an error (setup phase)."""
+    return ask_any_id(server, timeouts, make_query("www", "A"))
 
 
 @case("dns/2.1/1", MUST, HEADER_RULE, rfc="RFC 1035 §4.1.1")
-def test_id_copied(www_a: tuple[bytes, Response]) -> None:
+def test_id_copied(server: ServerHandle, timeouts: Timeouts) -> None:
+    www_a = ask_www_a(server, timeouts)
     wire, response = www_a
     (query_id,) = struct.unpack_from("!H", wire)
     expect(
@@ -174,7 +175,8 @@ def test_id_copied(www_a: tuple[bytes, Response]) -> None:
 
 
 @case("dns/2.1/2", MUST, HEADER_RULE, rfc="RFC 1035 §4.1.2")
-def test_question_copied(www_a: tuple[bytes, Response]) -> None:
+def test_question_copied(server: ServerHandle, timeouts: Timeouts) -> None:
+    www_a = ask_www_a(server, timeouts)
     question = www_a[1].message.question
     ok = (
         len(question) == 1
@@ -190,7 +192,8 @@ def test_question_copied(www_a: tuple[bytes, Response]) -> None:
 
 
 @case("dns/2.1/3", MUST, HEADER_RULE, rfc="RFC 1035 §4.1.1")
-def test_qr_and_opcode(www_a: tuple[bytes, Response]) -> None:
+def test_qr_and_opcode(server: ServerHandle, timeouts: Timeouts) -> None:
+    www_a = ask_www_a(server, timeouts)
     message = www_a[1].message
     expect(
         bool(message.flags & dns.flags.QR) and message.opcode() == dns.opcode.QUERY,
@@ -201,7 +204,8 @@ def test_qr_and_opcode(www_a: tuple[bytes, Response]) -> None:
 
 
 @case("dns/2.1/4", MUST, HEADER_RULE, rfc="RFC 1035 §4.1.1")
-def test_rd_copied(www_a: tuple[bytes, Response]) -> None:
+def test_rd_copied(server: ServerHandle, timeouts: Timeouts) -> None:
+    www_a = ask_www_a(server, timeouts)
     message = www_a[1].message
     expect(
         bool(message.flags & dns.flags.RD),
@@ -211,7 +215,8 @@ def test_rd_copied(www_a: tuple[bytes, Response]) -> None:
 
 
 @case("dns/2.1/5", MUST, HEADER_RULE, rfc="RFC 1035 §4.1.1")
-def test_aa_set(www_a: tuple[bytes, Response]) -> None:
+def test_aa_set(server: ServerHandle, timeouts: Timeouts) -> None:
+    www_a = ask_www_a(server, timeouts)
     message = www_a[1].message
     expect(
         bool(message.flags & dns.flags.AA),
@@ -221,7 +226,8 @@ def test_aa_set(www_a: tuple[bytes, Response]) -> None:
 
 
 @case("dns/2.1/6", MUST, HEADER_RULE, rfc="RFC 1035 §4.1.1")
-def test_rcode_noerror(www_a: tuple[bytes, Response]) -> None:
+def test_rcode_noerror(server: ServerHandle, timeouts: Timeouts) -> None:
+    www_a = ask_www_a(server, timeouts)
     expect_rcode(www_a[1], dns.rcode.NOERROR)
 
 
@@ -447,13 +453,14 @@ REFERRAL_RULE = (
 )
 
 
-@pytest.fixture
-def referral(server: ServerHandle, timeouts: Timeouts) -> Response:
+def ask_referral(server: ServerHandle, timeouts: Timeouts) -> Response:
+    """The referral 2.6 judges, asked in each case (see ask_www_a)."""
     return ask(server, timeouts, "www.sub", "A")[1]
 
 
 @case("dns/2.6/1", MUST, REFERRAL_RULE, rfc="RFC 1035 §4.1.1")
-def test_referral_not_authoritative(referral: Response) -> None:
+def test_referral_not_authoritative(server: ServerHandle, timeouts: Timeouts) -> None:
+    referral = ask_referral(server, timeouts)
     expect(
         not referral.aa,
         expected="AA clear: the data below sub.example.test. is another zone's",
@@ -462,13 +469,15 @@ def test_referral_not_authoritative(referral: Response) -> None:
 
 
 @case("dns/2.6/2", MUST, REFERRAL_RULE, rfc="RFC 1034 §4.3.2")
-def test_referral_empty_answer(referral: Response) -> None:
+def test_referral_empty_answer(server: ServerHandle, timeouts: Timeouts) -> None:
+    referral = ask_referral(server, timeouts)
     expect_rcode(referral, dns.rcode.NOERROR)
     expect_answer(referral, set(), "nothing (a referral)")
 
 
 @case("dns/2.6/3", MUST, REFERRAL_RULE, rfc="RFC 1034 §4.3.2")
-def test_referral_ns(referral: Response) -> None:
+def test_referral_ns(server: ServerHandle, timeouts: Timeouts) -> None:
+    referral = ask_referral(server, timeouts)
     wanted = rrs(("sub", "NS", "ns.sub"))
     expect(
         wanted <= records(referral.message.authority),
@@ -478,7 +487,8 @@ def test_referral_ns(referral: Response) -> None:
 
 
 @case("dns/2.6/4", MUST, REFERRAL_RULE, rfc="RFC 1034 §4.3.2")
-def test_referral_glue(referral: Response) -> None:
+def test_referral_glue(server: ServerHandle, timeouts: Timeouts) -> None:
+    referral = ask_referral(server, timeouts)
     wanted = rrs(("ns.sub", "A", "192.0.2.60"))
     expect(
         wanted <= records(referral.message.additional),
