@@ -26,8 +26,16 @@ VENV = ROOT / ".venv"
 PY = VENV / "bin" / "python"
 STAMP = VENV / ".wirecheck-installed"
 # chromium and chromium-driver: tests/test_report_browser.py opens the report in a browser.
-# nginx with its stream module, nsd, unbound: the real peers of tests/test_peers_*.py.
-DEBIAN_FOR_TESTS = ["chromium", "chromium-driver", "nginx", "libnginx-mod-stream", "nsd", "unbound"]
+# nginx with its stream module, openssl, nsd, unbound: the real peers of tests/test_peers_*.py.
+DEBIAN_FOR_TESTS = [
+    "chromium",
+    "chromium-driver",
+    "nginx",
+    "libnginx-mod-stream",
+    "openssl",
+    "nsd",
+    "unbound",
+]
 JOBS = {
     "suites": ["suites"],
     "tests": ["tests"],

@@ -1,7 +1,8 @@
 """The tls suite against real, widely trusted software: nginx with its stream module passes the
-server cases with the configuration of tls PROFILE §1.5. Run with ``-m peer``.
+server cases, and OpenSSL's s_client the client cases, as tls PROFILE §1.5 configures them. Run
+with ``-m peer``.
 
-Debian packages: nginx (or nginx-light) and libnginx-mod-stream.
+Debian packages: nginx (or nginx-light) and libnginx-mod-stream; openssl.
 """
 
 from __future__ import annotations
@@ -38,4 +39,18 @@ def test_nginx_passes_tls_server_cases(tmp_path: Path) -> None:
     name = impl_name(NGINX)
     assert name in results, f"no results for {name}:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
     problems = judge(results[name], expected(NGINX))
+    assert not problems, f"{name}:\n  " + "\n  ".join(problems)
+
+
+OPENSSL_CLIENT = PEERS / "tls-openssl-client"
+
+
+@pytest.mark.peer
+def test_openssl_s_client_passes_tls_client_cases(tmp_path: Path) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed (Debian: apt-get install openssl)")
+    proc, results = run_suite(["suites/tls/test_client.py"], [OPENSSL_CLIENT], tmp_path, workers=1)
+    name = impl_name(OPENSSL_CLIENT)
+    assert name in results, f"no results for {name}:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
+    problems = judge(results[name], expected(OPENSSL_CLIENT))
     assert not problems, f"{name}:\n  " + "\n  ".join(problems)
