@@ -55,6 +55,7 @@ from wirecheck.manifest import Value
 from wirecheck.wire import describe
 
 pytestmark = pytest.mark.role("dns.server", transport="udp")
+# Every case carries a spec marker, through wirecheck.case: its clause, level and requirement.
 
 MALFORMED_WAIT = 1.0  # PROFILE §2.10: how long the suite waits for a response to a bad packet
 OCTET_PAUSE = 0.005  # PROFILE §2.11/3: seconds between the one-octet segments

@@ -38,6 +38,7 @@ from wirecheck import (
 from wirecheck.wire import describe
 
 pytestmark = pytest.mark.role("framing.client")
+# Every case carries a spec marker, through wirecheck.case: its clause, level and requirement.
 
 CLIENT_TIMEOUT = 10.0  # seconds (unscaled) a client may run before it is ended
 PACE = 0.05  # framing profile §3: "at least 50 ms after its previous answer"

@@ -33,6 +33,7 @@ from wirecheck.transcript import RECEIVED, SENT
 from wirecheck.wire import describe
 
 pytestmark = pytest.mark.role("framing.server")
+# Every case carries a spec marker, through wirecheck.case: its clause, level and requirement.
 
 SETTLE = 0.05  # seconds given to the server to notice a close before the next connection
 SPLIT_PAUSE = 0.1  # framing profile §2.4: "a pause of 100 ms"

@@ -28,6 +28,7 @@ from wirecheck import (
 from wirecheck.transcript import SENT
 
 pytestmark = pytest.mark.role("tcp.client")
+# Every case carries a spec marker, through wirecheck.case: its clause, level and requirement.
 
 HOST = "127.0.0.1"  # the fake servers' address, and so the client's {host}
 CLIENT_TIMEOUT = 15.0  # profile §3: "The client is given 15 s to run"

@@ -31,6 +31,7 @@ from wirecheck import (
 from wirecheck.transcript import RECEIVED, SENT
 
 pytestmark = pytest.mark.role("tcp.server")
+# Every case carries a spec marker, through wirecheck.case: its clause, level and requirement.
 
 # profile §1.3: when the suite shuts down its sending side.
 NEVER = "never"  # §2.2

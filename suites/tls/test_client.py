@@ -47,6 +47,7 @@ from wirecheck.manifest import Implementation, Value
 from wirecheck.transcript import RECEIVED
 
 pytestmark = pytest.mark.role("tls.client")
+# Every case carries a spec marker, through wirecheck.case: its clause, level and requirement.
 
 ROLE = "tls.client"
 HOST = "localhost"  # profile §3: every case runs the client with {host} = localhost

@@ -40,6 +40,7 @@ from wirecheck.manifest import Implementation, Value
 from wirecheck.transcript import RECEIVED
 
 pytestmark = pytest.mark.role("tls.server")
+# Every case carries a spec marker, through wirecheck.case: its clause, level and requirement.
 
 ROLE = "tls.server"
 Launch = Callable[..., ServerHandle]

@@ -24,6 +24,7 @@ from wirecheck import MUST, CaseRecord, ConformanceFailure, ServerHandle, UdpEnd
 from wirecheck.wire import describe
 
 pytestmark = pytest.mark.role("udp.server", transport="udp")
+# Every case carries a spec marker, through wirecheck.case: its clause, level and requirement.
 
 Datagram = tuple[bytes, tuple[str, int]]
 

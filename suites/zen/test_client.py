@@ -32,6 +32,7 @@ from wirecheck import (
 )
 
 pytestmark = pytest.mark.role("zen.client")
+# Every case carries a spec marker, through wirecheck.case: its clause, level and requirement.
 
 CLIENT_SECONDS = 15.0  # profile §4: "The client is given 15 s to run."
 IDLE_CLOSE = 3.0  # profile §4: seconds without a question before the suite's server closes

@@ -24,6 +24,7 @@ from wirecheck import (
 from wirecheck.wire import describe
 
 pytestmark = pytest.mark.role("zen.server")
+# Every case carries a spec marker, through wirecheck.case: its clause, level and requirement.
 
 BEAUTIFUL, EXPLICIT, SIMPLE = ANSWERS
 UNKNOWN = b"Flat is better than?"
