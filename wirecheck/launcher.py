@@ -136,8 +136,12 @@ def _has_token(pid: str, token: bytes) -> bool:
         return False
 
 
-def find_launch_processes(root: int, token: str) -> set[int]:
-    """Every live process of one launch: its session, group, descendants and token holders."""
+def find_launch_processes(root: int, token: str, *, root_reaped: bool = False) -> set[int]:
+    """Every live process of one launch: its session, group, descendants and token holders.
+
+    Once the root has been reaped its pid may be reused, even as a new session or group leader
+    of someone else's; from then on only the token (and descendants of its holders) counts.
+    """
     if not Path("/proc").is_dir():
         return set()
     needle = f"{TOKEN_VAR}={token}\0".encode()
@@ -152,9 +156,11 @@ def find_launch_processes(root: int, token: str) -> set[int]:
             continue
         pid = int(entry)
         table[pid] = stat
-        if stat[1] == root or stat[2] == root or _has_token(entry, needle):
+        by_group = not root_reaped and (stat[1] == root or stat[2] == root)
+        if by_group or _has_token(entry, needle):
             found.add(pid)
-    found.add(root)
+    if not root_reaped:
+        found.add(root)
     grew = True
     while grew:  # add descendants of what was found
         grew = False
@@ -250,7 +256,8 @@ class Launched:
                 os.killpg(self.proc.pid, signal.SIGTERM)
             self.wait(grace)
         for _ in range(50):
-            victims = find_launch_processes(self.proc.pid, self.token)
+            reaped = self.proc.returncode is not None
+            victims = find_launch_processes(self.proc.pid, self.token, root_reaped=reaped)
             victims.discard(os.getpid())
             if not victims or (victims == {self.proc.pid} and self.proc.poll() is not None):
                 break
