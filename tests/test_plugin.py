@@ -418,3 +418,16 @@ def test_tls_connection_and_per_case_servers(pytester: pytest.Pytester) -> None:
     transcripts = " ".join(r["transcript"] for r in data["results"])
     assert "TLS handshake (client side): TLSv1.3" in transcripts
     assert "TLS handshake (client side) failed" in transcripts
+
+
+def test_a_role_may_name_a_module_instead_of_a_command(tmp_path: Path) -> None:
+    from wirecheck.manifest import load_manifest
+
+    (tmp_path / "impl.toml").write_text(
+        'name = "app"\n[wsgi.app]\nmodule = "timeapp:app"\n[wsgi.server]\ncommand = "x {port}"\n'
+    )
+    impl = load_manifest(tmp_path / "impl.toml")
+    assert impl.roles["wsgi.app"].options["module"] == "timeapp:app"
+    assert impl.provides("wsgi.app") and impl.roles["wsgi.server"].command == "x {port}"
+    with pytest.raises(ImplementationError, match="gives no command"):
+        impl.roles["wsgi.app"].argv({})

@@ -28,11 +28,14 @@ Value = str | int | Sequence[str]
 @dataclasses.dataclass(frozen=True)
 class Role:
     name: str  # "zen.server"
-    command: str
+    command: str  # empty for a role given otherwise (a WSGI application's `module`)
     manifest_dir: Path
+    options: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def argv(self, values: Mapping[str, Value]) -> list[str]:
         """The command line with every placeholder filled."""
+        if not self.command:
+            raise ImplementationError(f"{self.name}: the manifest gives no command to run")
         try:
             tokens = shlex.split(self.command)
         except ValueError as exc:
@@ -89,9 +92,18 @@ def load_manifest(path: Path) -> Implementation:
         if not isinstance(table, dict):
             raise HarnessError(f"{path}: {suite!r} is not a [<suite>.<role>] table")
         for role, spec in table.items():
-            if not isinstance(spec, dict) or not isinstance(spec.get("command"), str):
-                raise HarnessError(f'{path}: [{suite}.{role}] needs command = "..."')
-            roles[f"{suite}.{role}"] = Role(f"{suite}.{role}", spec["command"], path.parent)
+            # A role is a command to run, or (an application the harness loads itself, such as
+            # a WSGI callable) a `module = "package.module:callable"`.
+            if not isinstance(spec, dict) or not (
+                isinstance(spec.get("command"), str) or isinstance(spec.get("module"), str)
+            ):
+                raise HarnessError(
+                    f'{path}: [{suite}.{role}] needs command = "..." (or module = "...")'
+                )
+            options = {k: v for k, v in spec.items() if isinstance(v, str)}
+            roles[f"{suite}.{role}"] = Role(
+                f"{suite}.{role}", spec.get("command", ""), path.parent, options
+            )
     return Implementation(name.strip(), roles, path, str(data.get("description", "")))
 
 
