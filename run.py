@@ -7,8 +7,8 @@
 It needs only python3. It makes a virtual environment in .venv, installs the project and its
 dependencies there (again only when pyproject.toml changed), installs the Debian packages the
 tests use where it can (as root, with apt-get: chromium and chromium-driver for the report test,
-nginx, NSD and Unbound for the real-peer tests; without them those tests are skipped), then runs
-pytest.
+nginx, NSD, Unbound and curl for the real-peer tests; without them those tests are skipped),
+then runs pytest.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ VENV = ROOT / ".venv"
 PY = VENV / "bin" / "python"
 STAMP = VENV / ".wirecheck-installed"
 # chromium and chromium-driver: tests/test_report_browser.py opens the report in a browser.
-# nginx with its stream module, openssl, nsd, unbound: the real peers of tests/test_peers_*.py.
+# nginx with its stream module, openssl, nsd, unbound, curl: the real peers of
+# tests/test_peers_*.py (gunicorn and waitress, the WSGI peers, come from PyPI with [dev]).
 DEBIAN_FOR_TESTS = [
     "chromium",
     "chromium-driver",
@@ -35,6 +36,7 @@ DEBIAN_FOR_TESTS = [
     "openssl",
     "nsd",
     "unbound",
+    "curl",
 ]
 JOBS = {
     "suites": ["suites"],

@@ -230,6 +230,13 @@ def role_placeholders() -> dict[str, Value]:
     return {}
 
 
+@pytest.fixture(scope="module")
+def role_environment() -> dict[str, str]:
+    """Environment variables a suite gives its roles' processes (override in the suite), such as
+    ``{"PYTHONPATH": ...}``; placeholders like ``{workdir}`` in the values are filled per start."""
+    return {}
+
+
 @pytest.fixture
 def record(request: pytest.FixtureRequest) -> CaseRecord:
     """The case's record: its transcript, notes, processes (for the report)."""
@@ -245,6 +252,7 @@ def server_supervisor(
     request: pytest.FixtureRequest,
     impl: Implementation,
     role_placeholders: dict[str, Value],
+    role_environment: dict[str, str],
     start_failures: dict[tuple[str, str], str],
 ) -> Iterator[ServerSupervisor]:
     role = _role(request.node)
@@ -261,6 +269,7 @@ def server_supervisor(
         placeholders=role_placeholders,
         timeouts=state.timeouts,
         limits=state.limits,
+        environment=role_environment,
     )
     key = (impl.name, role[0])
     if key in start_failures:  # what could not be started once is not retried in this run
@@ -321,6 +330,7 @@ def launch_server(
     request: pytest.FixtureRequest,
     impl: Implementation,
     role_placeholders: dict[str, Value],
+    role_environment: dict[str, str],
     record: CaseRecord,
     timeouts: Timeouts,
 ) -> Iterator[Callable[..., ServerHandle]]:
@@ -342,6 +352,7 @@ def launch_server(
             placeholders={**role_placeholders, **overrides},
             timeouts=state.timeouts,
             limits=state.limits,
+            environment=role_environment,
         )
         started.append(sup)
         sup.start()
@@ -360,6 +371,7 @@ def client(
     impl: Implementation,
     record: CaseRecord,
     role_placeholders: dict[str, Value],
+    role_environment: dict[str, str],
 ) -> ClientRunner:
     """The implementation's client role: ``client.run(port=...)`` runs it once."""
     role = _role(request.node)
@@ -368,7 +380,15 @@ def client(
             "the client fixture needs pytestmark = pytest.mark.role('<suite>.client')"
         )
     state = request.config.stash[STATE]
-    return ClientRunner(impl, role[0], record, state.timeouts, state.limits, role_placeholders)
+    return ClientRunner(
+        impl,
+        role[0],
+        record,
+        state.timeouts,
+        state.limits,
+        role_placeholders,
+        role_environment,
+    )
 
 
 # -- verdicts -------------------------------------------------------------------------------------

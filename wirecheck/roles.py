@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import shlex
 import shutil
 import sys
 import tempfile
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from wirecheck.launcher import Command, Launched, Limits, free_port, wait_ready
-from wirecheck.manifest import Implementation, Value
+from wirecheck.manifest import PLACEHOLDER, Implementation, Value
 from wirecheck.record import CaseRecord
 from wirecheck.timeouts import Timeouts
 from wirecheck.verdicts import HarnessError, ImplementationError
@@ -21,6 +22,14 @@ from wirecheck.wire import TcpConnection, UdpEndpoint
 
 def make_workdir() -> Path:
     return Path(tempfile.mkdtemp(prefix="wirecheck-"))
+
+
+def fill_environment(environment: Mapping[str, str], values: Mapping[str, Value]) -> dict[str, str]:
+    """Environment variables a suite gives its roles; ``{workdir}`` and the like are filled in."""
+    filled: dict[str, str] = {}
+    for name, template in environment.items():
+        filled[name] = PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), template)
+    return filled
 
 
 def base_placeholders(host: str, port: int | None, workdir: Path) -> dict[str, Value]:
@@ -43,9 +52,11 @@ class ServerSupervisor:
         placeholders: Mapping[str, Value],
         timeouts: Timeouts,
         limits: Limits,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         self.impl, self.role, self.transport, self.host = impl, role, transport, host
         self.placeholders = dict(placeholders)
+        self.environment = dict(environment or {})
         self.timeouts, self.limits = timeouts, limits
         self.process: Launched | None = None
         self.workdir: Path | None = None
@@ -70,7 +81,9 @@ class ServerSupervisor:
         self.port = free_port(self.host)
         spec = self.impl.roles[self.role]
         values = {**base_placeholders(self.host, self.port, self.workdir), **self.placeholders}
-        command = Command(spec.argv(values), spec.manifest_dir)
+        command = Command(
+            spec.argv(values), spec.manifest_dir, fill_environment(self.environment, values)
+        )
         self.command_line = command.shell()
         self.process = Launched(command, self.limits, self.workdir)
         self.starts += 1
@@ -130,6 +143,11 @@ class ServerHandle:
     def process(self) -> Launched | None:
         return self.supervisor.process
 
+    @property
+    def workdir(self) -> Path | None:
+        """The server's private folder (``{workdir}``); None for a server given with --target."""
+        return self.supervisor.workdir
+
     def connect(self, label: str = "", nodelay: bool = True) -> TcpConnection:
         return TcpConnection.connect(
             self.host, self.port, self.record.transcript, self.timeouts.reply_s, label, nodelay
@@ -171,18 +189,39 @@ class ClientRunner:
         timeouts: Timeouts,
         limits: Limits,
         placeholders: Mapping[str, Value],
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         if role not in impl.roles:
             raise HarnessError(f"{impl.name} has no command for {role}")
         self.impl, self.role, self.record = impl, role, record
         self.timeouts, self.limits = timeouts, limits
         self.placeholders = dict(placeholders)
+        self.environment = dict(environment or {})
 
-    def start(self, *, port: int, host: str = "127.0.0.1", **values: Value) -> Launched:
+    @property
+    def options(self) -> Mapping[str, str]:
+        """The role's table in the manifest (``module`` for a role given as a callable)."""
+        return self.impl.roles[self.role].options
+
+    def start(
+        self,
+        *,
+        port: int,
+        host: str = "127.0.0.1",
+        program: list[str] | None = None,
+        **values: Value,
+    ) -> Launched:
+        """Start the role's command; or, with ``program``, a program of the suite's own that
+        hosts the role (a WSGI callable), run the same way: in the manifest's folder, bounded,
+        recorded. Placeholders are filled in both."""
         workdir = make_workdir()
         spec = self.impl.roles[self.role]
         filled = {**base_placeholders(host, port, workdir), **self.placeholders, **values}
-        command = Command(spec.argv(filled), spec.manifest_dir)
+        if program is None:
+            argv = spec.argv(filled)
+        else:
+            argv = dataclasses.replace(spec, command=shlex.join(program)).argv(filled)
+        command = Command(argv, spec.manifest_dir, fill_environment(self.environment, filled))
         self.record.commands.append(command.shell())
         proc = Launched(command, self.limits, workdir)
         self.record.processes.append((f"{self.role} of {self.impl.name}", proc))
@@ -214,9 +253,15 @@ class ClientRunner:
         return run
 
     def run(
-        self, *, port: int, host: str = "127.0.0.1", timeout: float | None = None, **values: Value
+        self,
+        *,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        timeout: float | None = None,
+        program: list[str] | None = None,
+        **values: Value,
     ) -> ClientRun:
         """Run the client to completion against ``host``:``port``; ``timeout`` is unscaled."""
-        proc = self.start(port=port, host=host, **values)
+        proc = self.start(port=port, host=host, program=program, **values)
         limit = self.timeouts(timeout) if timeout is not None else self.timeouts.client_s
         return self.finish(proc, limit)

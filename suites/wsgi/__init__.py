@@ -1,0 +1,1 @@
+"""The wsgi suite: WSGI applications, and the servers that run them."""
