@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from wirecheck.transcript import Transcript
+from wirecheck.views import Viewer
 from wirecheck.wire import TcpConnection, UdpEndpoint
 
 # SO_TIMESTAMPNS (Linux); the standard library does not always name it.
@@ -37,8 +38,10 @@ class FakeTcpServer:
         rcvbuf: int | None = None,
         sndbuf: int | None = None,
         nodelay: bool = True,
+        view: Callable[[], Viewer] | None = None,
     ) -> None:
         self.handler, self.transcript, self.timeout = handler, transcript, timeout
+        self.view = view  # a readable view of each connection (wirecheck.views.HttpView)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -77,6 +80,8 @@ class FakeTcpServer:
             if self.nodelay:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             conn = TcpConnection(sock, self.transcript, self.timeout, label="client's")
+            if self.view is not None:
+                conn.channel.viewer = self.view()
             self.connections.append(conn)
             thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
             thread.start()

@@ -28,6 +28,7 @@ from wirecheck.verdicts import (
     Unimplemented,
     Verdict,
 )
+from wirecheck.views import VIEWS
 
 DEFAULT_MANIFESTS = "reference_impl/impl*.toml"
 
@@ -122,8 +123,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     config.addinivalue_line(
         "markers",
-        "role(name, *, transport='tcp'): the role a module's cases exercise, "
-        "e.g. role('zen.server'); transport is tcp, udp or tcp+udp",
+        "role(name, *, transport='tcp', view=''): the role a module's cases exercise, "
+        "e.g. role('zen.server'); transport is tcp, udp or tcp+udp; view 'http' shows HTTP "
+        "messages readably in transcripts",
     )
     config.addinivalue_line("markers", "fresh_server: start a new server for this case")
     config.addinivalue_line(
@@ -320,7 +322,9 @@ def _attach(
         record.processes.append((f"{sup.role} of {sup.impl.name}", sup.process))
         record.commands.append(sup.command_line)
     record.target = (sup.host, sup.port)
-    handle = ServerHandle(sup.host, sup.port, record, timeouts, sup)
+    mark = request.node.get_closest_marker("role")
+    view = VIEWS.get(str(mark.kwargs.get("view", ""))) if mark else None
+    handle = ServerHandle(sup.host, sup.port, record, timeouts, sup, view)
     request.node.stash[SERVER] = handle
     return handle
 

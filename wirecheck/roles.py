@@ -9,7 +9,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from wirecheck.launcher import Command, Launched, Limits, free_port, wait_ready
@@ -17,6 +17,7 @@ from wirecheck.manifest import PLACEHOLDER, Implementation, Value
 from wirecheck.record import CaseRecord
 from wirecheck.timeouts import Timeouts
 from wirecheck.verdicts import HarnessError, ImplementationError
+from wirecheck.views import Viewer
 from wirecheck.wire import TcpConnection, UdpEndpoint
 
 
@@ -138,6 +139,7 @@ class ServerHandle:
     record: CaseRecord
     timeouts: Timeouts
     supervisor: ServerSupervisor
+    view: Callable[[], Viewer] | None = None  # the role's readable view of each connection
 
     @property
     def process(self) -> Launched | None:
@@ -149,9 +151,12 @@ class ServerHandle:
         return self.supervisor.workdir
 
     def connect(self, label: str = "", nodelay: bool = True) -> TcpConnection:
-        return TcpConnection.connect(
+        conn = TcpConnection.connect(
             self.host, self.port, self.record.transcript, self.timeouts.reply_s, label, nodelay
         )
+        if self.view is not None:
+            conn.channel.viewer = self.view()
+        return conn
 
     def udp(self, label: str = "") -> UdpEndpoint:
         return UdpEndpoint(self.record.transcript, self.host, self.timeouts.reply_s, label)

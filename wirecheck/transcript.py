@@ -55,6 +55,9 @@ class Channel:
     destinations: list[str] = dataclasses.field(default_factory=list)
     # Renders one chunk for people (a DNS message as text, say); shown under its bytes.
     decoder: Callable[[bytes], str] | None = None
+    # Follows the connection's messages across chunks (wirecheck.views.HttpView, say):
+    # called with each chunk and its direction, it says what completed in that chunk.
+    viewer: Callable[[Direction, bytes], str] | None = None
 
 
 class Transcript:
@@ -84,6 +87,12 @@ class Transcript:
                 decoded = channel.decoder(bytes(data))
             except Exception as exc:  # a decoder must never break the recording
                 decoded = f"(not decoded: {exc})"
+        if channel.viewer is not None and data and direction in (SENT, RECEIVED):
+            try:  # fed every chunk, even past MAX_EVENTS, so that it keeps its place
+                viewed = channel.viewer(direction, bytes(data))
+            except Exception as exc:
+                viewed, channel.viewer = f"(view stopped: {exc})", None
+            decoded = "\n".join(part for part in (decoded, viewed) if part)
         with self._lock:
             if direction == SENT and channel.sent_total < self.REPRO_KEEP:
                 channel.sent.append(bytes(data[: self.REPRO_KEEP - channel.sent_total]))

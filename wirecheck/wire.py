@@ -7,6 +7,7 @@ does not get what it waits for raises ``ConformanceFailure`` with what did arriv
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import time
@@ -180,11 +181,22 @@ class TcpConnection:
             return False
         if not chunk:
             self.transcript.note(self.channel, "end of stream from the implementation")
+            self._view_end()
             self.eof = True
             return False
         self.transcript.record(self.channel, RECEIVED, chunk)
         self.buffer += chunk
         return True
+
+    def _view_end(self) -> None:
+        """Tell the channel's viewer that the implementation's side ended (a body delimited by
+        the close is complete then)."""
+        end = getattr(self.channel.viewer, "end", None)
+        if end is not None:
+            with contextlib.suppress(Exception):
+                summary = end(RECEIVED)
+                if summary:
+                    self.transcript.note(self.channel, summary)
 
     def _take(self, n: int) -> bytes:
         data = bytes(self.buffer[:n])

@@ -32,7 +32,7 @@ from wirecheck import (
 from wirecheck.manifest import Value
 from wirecheck.wire import describe
 
-pytestmark = pytest.mark.role("http.server")
+pytestmark = pytest.mark.role("http.server", view="http")
 # Every case carries a spec marker, through wirecheck.case: its clause, level and requirement.
 
 FILES = files()
