@@ -110,16 +110,25 @@ def test_verdict(battery: dict[str, Any], name: str) -> None:
 # Readiness differs by role (tls.server: a TCP accept; dns.server: a bound UDP port), the harness's
 # promises do not: error for what cannot be made ready, fail for what misbehaves, nothing left.
 NEW_ROLES: dict[str, dict[str, str]] = {
-    "never_listens": {"tls": "error", "dns": "error"},
-    "exits_at_once": {"tls": "error", "dns": "error"},
-    "accepts_never_answers": {"tls": "fail"},
-    "floods": {"tls": "fail"},
-    "setsid_orphan": {"tls": "fail"},  # a zen server: ready, but it speaks no TLS
+    "never_listens": {"tls": "error", "dns": "error", "http": "error", "wsgi": "error"},
+    "exits_at_once": {"tls": "error", "dns": "error", "http": "error", "wsgi": "error"},
+    "accepts_never_answers": {"tls": "fail", "http": "fail", "wsgi": "fail"},
+    "floods": {"tls": "fail", "http": "fail", "wsgi": "fail"},
+    # a zen server: ready, but it speaks neither TLS nor HTTP
+    "setsid_orphan": {"tls": "fail", "http": "fail", "wsgi": "fail"},
     "udp_silent": {"dns": "fail"},
     "udp_garbage": {"dns": "fail"},
 }
-NEW_SUITES = {"tls": "suites/tls/test_server.py", "dns": "suites/dns/test_server.py"}
-NEW_SPEC = ["--spec", "tls/2.1", "--spec", "dns/2.1", "--timeout-scale", "0.5"]
+NEW_SUITES = {
+    "tls": "suites/tls/test_server.py",
+    "dns": "suites/dns/test_server.py",
+    "http": "suites/http/test_server.py",
+    "wsgi": "suites/wsgi/test_server.py",
+}
+NEW_SPEC = [
+    *("--spec", "tls/2.1", "--spec", "dns/2.1", "--spec", "http/2.1", "--spec", "wsgi/3.1"),
+    *("--timeout-scale", "0.5"),
+]
 
 
 @pytest.fixture(scope="module")
