@@ -431,3 +431,72 @@ def test_a_role_may_name_a_module_instead_of_a_command(tmp_path: Path) -> None:
     assert impl.provides("wsgi.app") and impl.roles["wsgi.server"].command == "x {port}"
     with pytest.raises(ImplementationError, match="gives no command"):
         impl.roles["wsgi.app"].argv({})
+
+
+ENV_SERVER = """
+import os, socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+s = socket.create_server((host, port))
+while True:
+    c, _ = s.accept()
+    c.recv(1000)
+    body = os.environ.get("TOY_NOTE", "unset").encode()
+    c.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Length: %d\\r\\n\\r\\n" % len(body) + body)
+    c.close()
+"""
+
+HOSTED_SUITE = """
+import pathlib, sys
+import pytest
+from wirecheck import MUST, case, expect
+
+pytestmark = pytest.mark.role("toy.server", view="http")
+
+@pytest.fixture(scope="module")
+def role_environment():
+    return {"TOY_NOTE": "{workdir}/note"}
+
+@case("toy/7.1/1", MUST, "The server MUST see the suite's environment, filled per start.")
+def test_environment_reaches_the_server(server):
+    with server.connect() as conn:
+        conn.send(b"GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
+        data = conn.recv_until_eof(limit=1000)
+    expect(data.endswith(f"{server.workdir}/note".encode()), expected="the note", actual=data)
+"""
+
+HOSTED_CLIENT_SUITE = """
+import sys
+import pytest
+from wirecheck import MUST, case, expect
+
+pytestmark = pytest.mark.role("toy.app")
+
+@case("toy/8.1/1", MUST, "A role given as a module MUST be hostable by the suite's program.")
+def test_hosted(client):
+    code = "import os, sys; print(sys.argv[1], os.getcwd(), os.environ['TOY_NOTE'])"
+    run = client.run(program=["{python}", "-c", code, client.options["module"]], timeout=10)
+    expect(run.text.startswith("m:app "), expected="the module", actual=run.text)
+    expect(run.text.rstrip().endswith("/note"), expected="the environment", actual=run.text)
+
+@pytest.fixture(scope="module")
+def role_environment():
+    return {"TOY_NOTE": "{workdir}/note"}
+"""
+
+
+def test_environment_workdir_hosted_programs_and_http_view(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\naddopts = -p wirecheck.plugin -p no:cacheprovider\n")
+    pytester.makepyfile(test_env=HOSTED_SUITE, test_hosted=HOSTED_CLIENT_SUITE)
+    folder = pytester.path / "impls" / "env"
+    folder.mkdir(parents=True)
+    (folder / "server.py").write_text(ENV_SERVER)
+    (folder / "impl.toml").write_text(
+        'name = "env"\n[toy.server]\ncommand = "{python} server.py {host} {port}"\n'
+        '[toy.app]\nmodule = "m:app"\n'
+    )
+    res = pytester.runpytest("--impl", "impls/env")
+    res.assert_outcomes(passed=2)
+    data = json.loads((pytester.path / "reports" / "results.json").read_text())
+    by_case = {r["case"]: r for r in data["results"]}
+    transcript = by_case["toy/7.1/1"]["transcript"]
+    assert "| HTTP/1.1 200 OK" in transcript and "| [body: " in transcript
