@@ -8,6 +8,7 @@ The Content-Length of .txt and .html files is their length in characters.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import re
 import signal
@@ -15,6 +16,7 @@ import socket
 import sys
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
+from typing import BinaryIO
 
 TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 VERSION_2_OR_LATER = re.compile(rb"\S+ \S+ HTTP/[2-9]\.[0-9]\r?\n")
@@ -92,10 +94,18 @@ class Handler(SimpleHTTPRequestHandler):
 
     do_POST = do_PUT = do_DELETE = not_allowed
 
+    def send_head(self) -> io.BytesIO | BinaryIO | None:
+        self.sending_file = True  # only the file's own header section, not error pages
+        try:
+            return super().send_head()
+        finally:
+            self.sending_file = False
+
     def send_header(self, keyword: str, value: str) -> None:
         path = self.translate_path(getattr(self, "path", "/"))
         if (
             keyword == "Content-Length"
+            and getattr(self, "sending_file", False)
             and path.endswith((".txt", ".html"))
             and os.path.isfile(path)
         ):
