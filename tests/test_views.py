@@ -71,3 +71,13 @@ def test_garbage_is_survived() -> None:
     assert view(RECEIVED, b"more garbage") == ""
     huge = HttpView()
     assert "without an end" in huge(RECEIVED, b"x" * 70_000)
+
+
+def test_a_body_cut_short_is_called_incomplete() -> None:
+    view = HttpView()
+    view(SENT, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+    assert view.end(SENT) == "[incomplete body: 3 octets, 7 fewer than its Content-Length]"
+    assert view.end(SENT) == ""  # said once
+    chunked = HttpView()
+    chunked(SENT, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
+    assert "the last chunk never came" in chunked.end(SENT)

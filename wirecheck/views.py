@@ -60,11 +60,24 @@ class HttpView:
         return "\n".join(out)
 
     def end(self, direction: Direction) -> str:
-        """What a close of ``direction`` completes (a body delimited by the close)."""
+        """What the end of ``direction`` means for the message in progress: a body delimited by
+        the close is complete; one framed otherwise is incomplete (RFC 9112 §8)."""
         side = self._sides.get(direction)
-        if side is None or side.state != "close":
+        if side is None or side.gave_up:
             return ""
-        return self._finish(side)
+        side.gave_up = True  # said once
+        if side.state == "close":
+            return self._finish(side)
+        if side.state == "length":
+            return (
+                f"[incomplete body: {side.body} octets, {side.remaining} fewer than its "
+                "Content-Length]"
+            )
+        if side.state.startswith("chunk") or side.state == "trailers":
+            return f"[incomplete chunked body: {side.body} octets, the last chunk never came]"
+        if side.head:
+            return f"[incomplete head: {len(side.head)} octets without the empty line]"
+        return ""
 
     # -- parsing ----------------------------------------------------------------------------
     def _step(self, side: _Side, view: memoryview, out: list[str]) -> memoryview:

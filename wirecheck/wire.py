@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from wirecheck.transcript import RECEIVED, SENT, Channel, Transcript, escape
+from wirecheck.transcript import RECEIVED, SENT, Channel, Direction, Transcript, escape
 from wirecheck.verdicts import ConformanceFailure
 
 RECV_CHUNK = 65536
@@ -93,6 +93,7 @@ class TcpConnection:
 
     def shutdown_write(self) -> None:
         self.transcript.note(self.channel, "shutdown(SHUT_WR): no more data from the suite")
+        self._view_end(SENT)
         try:
             self.sock.shutdown(socket.SHUT_WR)
         except OSError as exc:
@@ -101,6 +102,7 @@ class TcpConnection:
     def close(self) -> None:
         if self.sock.fileno() != -1:
             self.transcript.note(self.channel, "close")
+            self._view_end(SENT)
             self.sock.close()
 
     def reset(self) -> None:
@@ -188,15 +190,16 @@ class TcpConnection:
         self.buffer += chunk
         return True
 
-    def _view_end(self) -> None:
-        """Tell the channel's viewer that the implementation's side ended (a body delimited by
-        the close is complete then)."""
+    def _view_end(self, *directions: Direction) -> None:
+        """Tell the channel's viewer that a side ended (a body delimited by the close is
+        complete then, one framed otherwise is cut short)."""
         end = getattr(self.channel.viewer, "end", None)
-        if end is not None:
-            with contextlib.suppress(Exception):
-                summary = end(RECEIVED)
-                if summary:
-                    self.transcript.note(self.channel, summary)
+        for direction in directions or (RECEIVED,):
+            if end is not None:
+                with contextlib.suppress(Exception):
+                    summary = end(direction)
+                    if summary:
+                        self.transcript.note(self.channel, summary)
 
     def _take(self, n: int) -> bytes:
         data = bytes(self.buffer[:n])

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import re
+import ssl
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 
 from wirecheck import ConformanceFailure, TcpConnection
 from wirecheck.wire import describe
@@ -170,3 +173,146 @@ def http_date_ok(value: str) -> bool:
 
 def date_seconds(value: str) -> float:
     return parsedate_to_datetime(value).timestamp()
+
+
+# -- the recording servers of the client cases (PROFILE §3) ---------------------------------------
+REQUEST_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([^ \x00-\x1f\x7f]+) HTTP/(\d)\.(\d)")
+FIELD_NAME = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+FORM_TYPE = "application/x-www-form-urlencoded"
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+@dataclass
+class Request:
+    """One request a recording server received, and where."""
+
+    method: str
+    target: str
+    version: str
+    headers: list[tuple[str, str]]
+    body: bytes = b""
+    server: str = ""  # host:port of the recording server that received it
+    connection: int = 0  # the index of its connection among that server's connections
+
+    def all(self, name: str) -> list[str]:
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    def get(self, name: str) -> str | None:
+        values = self.all(name)
+        return values[0] if values else None
+
+    @property
+    def path(self) -> str:
+        return self.target.split("?", 1)[0]
+
+    def media_type(self) -> str:
+        return (self.get("Content-Type") or "").split(";")[0].strip().lower()
+
+    def cookies(self) -> list[str]:
+        return [c.strip() for v in self.all("Cookie") for c in v.split(";") if c.strip()]
+
+    def summary(self) -> str:
+        return (
+            f"{self.method} {self.target} {self.version} to {self.server} "
+            f"(connection {self.connection + 1}, Host {self.all('Host')}, "
+            f"{len(self.body)} body octets)"
+        )
+
+
+def read_request(conn: TcpConnection, idle: float, timeout: float) -> Request | None:
+    """The next request on ``conn`` (RFC 9112 §2-§6), or None if the client closed or went quiet.
+
+    A request that does not parse strictly raises ConformanceFailure: the client sent it.
+    """
+    __tracebackhide__ = True
+    if not conn.wait_readable(lambda buffered: bool(buffered), timeout=idle):
+        return None
+    head = conn.recv_until(HEAD_END, limit=HEAD_LIMIT, timeout=timeout, what="a request head")
+    lines = head[: -len(HEAD_END)].split(CRLF)
+    match = REQUEST_LINE.fullmatch(lines[0])
+    if not match:
+        raise ConformanceFailure(
+            "a request line `method SP request-target SP HTTP/1.1` (RFC 9112 §3)",
+            describe(lines[0]),
+        )
+    headers: list[tuple[str, str]] = []
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon or not FIELD_NAME.fullmatch(name):
+            raise ConformanceFailure(
+                "a field line `name: value`, no whitespace before the colon (RFC 9112 §5)",
+                describe(line),
+            )
+        headers.append((name.decode("latin-1"), value.strip(b" \t").decode("latin-1")))
+    req = Request(
+        method=match[1].decode(),
+        target=match[2].decode("latin-1"),
+        version=f"HTTP/{match[3].decode()}.{match[4].decode()}",
+        headers=headers,
+    )
+    codings = ",".join(req.all("Transfer-Encoding")).lower()
+    lengths = req.all("Content-Length")
+    if codings and lengths:
+        raise ConformanceFailure(
+            "Content-Length or Transfer-Encoding, not both (RFC 9112 §6.2)", ", ".join(lengths)
+        )
+    if "100-continue" in (req.get("Expect") or "").lower():
+        conn.send(CONTINUE)
+    if codings:
+        if codings.split(",")[-1].strip() != "chunked":
+            raise ConformanceFailure("a final transfer coding `chunked`", codings)
+        req.body = read_chunked(conn, timeout, "a chunked request body")
+    elif lengths:
+        if len(set(lengths)) != 1 or not lengths[0].isdigit():
+            raise ConformanceFailure("one valid Content-Length", ", ".join(lengths))
+        req.body = conn.recv_exactly(
+            int(lengths[0]), timeout=timeout, what=f"the {lengths[0]} octets of the request body"
+        )
+    return req
+
+
+def message(
+    status: int, body: bytes = b"", *fields: str, reason: str | None = None, length: bool = True
+) -> bytes:
+    """A response: status line, the given field lines, `Content-Length` (if asked), body."""
+    phrase = HTTPStatus(status).phrase if reason is None else reason
+    lines = [f"HTTP/1.1 {status} {phrase}", *fields]
+    if length:
+        lines.append(f"Content-Length: {len(body)}")
+    return "\r\n".join(lines).encode("latin-1") + HEAD_END + body
+
+
+def chunk(data: bytes, extension: str = "") -> bytes:
+    return f"{len(data):x}{extension}".encode() + CRLF + data + CRLF
+
+
+def accepts_gzip(values: list[str]) -> bool:
+    """Whether Accept-Encoding lists gzip with a non-zero weight (RFC 9110 §12.5.3)."""
+    for item in ",".join(values).split(","):
+        coding, _, params = item.strip().partition(";")
+        if coding.strip().lower() not in ("gzip", "x-gzip"):
+            continue
+        weight = params.strip().lower()
+        if not weight.startswith("q="):
+            return True
+        try:
+            return float(weight[2:]) > 0
+        except ValueError:
+            return False
+    return False
+
+
+def basic_value(user: str, password: str) -> str:
+    """RFC 7617 §2: Base64 of the UTF-8 octets of user-id ":" password."""
+    return base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+def carries_basic(req: Request, token: str) -> bool:
+    scheme, _, value = (req.get("Authorization") or "").strip().partition(" ")
+    return scheme.lower() == "basic" and value.strip() == token
+
+
+def tls_server_context(certfile: str, keyfile: str) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(certfile, keyfile)
+    return ctx
