@@ -12,7 +12,7 @@ import pytest
 
 from tests.verdicts import ROOT, broken_folders, expected_verdicts, impl_name, judge, run_suite
 
-SUITES = ["udp", "tcp", "framing", "zen", "tls", "dns"]
+SUITES = ["udp", "tcp", "framing", "zen", "tls", "dns", "http", "wsgi"]
 Run = tuple[subprocess.CompletedProcess[str], dict[str, list[dict[str, Any]]]]
 
 
