@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import socket
 import statistics
 import subprocess
@@ -117,6 +118,36 @@ def bench_suites(repeat: int) -> dict[str, Any]:
     return out
 
 
+def bench_per_suite() -> dict[str, Any]:
+    """Each suite alone, serial, once: its wall time and how many cases passed."""
+    out: dict[str, Any] = {}
+    for folder in sorted(p for p in (ROOT / "suites").iterdir() if (p / "PROFILE.md").exists()):
+        seconds, code, tail = timed(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                f"suites/{folder.name}",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--no-reports",
+            ],
+            ROOT,
+        )
+        if code != 0:
+            raise SystemExit(f"pytest suites/{folder.name} failed:\n{tail}")
+        passed = re.search(r"(\d+) passed", tail)
+        out[folder.name] = {
+            "seconds": round(seconds, 2),
+            "passed": int(passed.group(1)) if passed else 0,
+        }
+        print(
+            f"suite {folder.name}: {seconds:.2f} s, {out[folder.name]['passed']} passed", flush=True
+        )
+    return out
+
+
 def bench_overhead(cases: int) -> dict[str, Any]:
     listener = socket.create_server(("127.0.0.1", 0))
     stop = threading.Event()
@@ -183,6 +214,7 @@ def main() -> None:
     }
     if args.what in ("suites", "all"):
         result["suites"] = bench_suites(args.repeat)
+        result["per_suite"] = bench_per_suite()
     if args.what in ("overhead", "all"):
         result["overhead"] = bench_overhead(args.cases)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -190,6 +222,8 @@ def main() -> None:
     print("\n| measure | figure |\n|---|---|")
     for label, data in result.get("suites", {}).items():
         print(f"| `pytest suites` {label} | {data['median_s']} s |")
+    for name, data in result.get("per_suite", {}).items():
+        print(f"| suite {name}, serial ({data['passed']} passed) | {data['seconds']} s |")
     if "overhead" in result:
         print(f"| harness overhead per case | {result['overhead']['overhead_ms_per_case']} ms |")
 
