@@ -886,7 +886,13 @@ def expect_no_leak(web: Web, other: Site) -> None:
     here.routes["/private"] = with_basic(redirect(302, other.url("/landing")))
     other.routes["/landing"] = answer(200, LANDING)
     web.run(here.url("/private", userinfo=USERINFO))
-    first(other.to("/landing"), f"a request to {other.url('/landing')} (the redirect)")
+    # The clause forbids one thing, a leak. A client that never sent the credentials (3.10/1
+    # judges that) or did not follow the redirect (3.6) has not leaked them: the case says so
+    # and passes.
+    if not any(carries_basic(r, basic_value(USER, PASSWORD)) for r in here.requests):
+        web.record.note("the client never sent the credentials to their own origin (see 3.10/1)")
+    elif not other.to("/landing"):
+        web.record.note("the client did not follow the redirect to the other origin (see 3.6)")
     leaked = [r for r in other.requests if r.get("Authorization")]
     expect(
         not leaked,
@@ -956,7 +962,8 @@ def test_no_cookie_to_other_host(web: Web) -> None:
     here.routes["/set"] = redirect(302, there.url("/landing"), SET_COOKIE)
     there.routes["/landing"] = answer(200, LANDING)
     web.run(here.url("/set"))
-    first(there.to("/landing"), f"a request to {there.url('/landing')} (the redirect)")
+    if not there.to("/landing"):  # no redirect followed (3.6 judges that), so nothing leaked
+        web.record.note("the client did not follow the redirect to the other host (see 3.6)")
     leaked = [r for r in there.requests if any(c.startswith("session=") for c in r.cookies())]
     expect(
         not leaked,
