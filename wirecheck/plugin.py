@@ -211,6 +211,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    items[:] = _grouped_by_implementation(items)
+
+
+def _grouped_by_implementation(items: list[pytest.Item]) -> list[pytest.Item]:
+    """Within each module, the cases of one implementation together (order kept otherwise), so
+    that each implementation's server is started once per module. pytest's own ordering splits
+    the group when a case has parameters of its own besides the implementation."""
+    modules: dict[str, int] = {}
+    impls: dict[tuple[str, str], int] = {}
+
+    def key(item: pytest.Item) -> tuple[int, int]:
+        module = item.nodeid.split("::", 1)[0]
+        rank = modules.setdefault(module, len(modules))
+        callspec = getattr(item, "callspec", None)
+        impl = callspec.params.get("impl") if callspec is not None else None
+        if impl is None:
+            return rank, -1
+        name = getattr(impl, "name", str(impl))
+        return rank, impls.setdefault((module, name), len(impls))
+
+    keyed = [(key(item), i, item) for i, item in enumerate(items)]
+    return [item for _, _, item in sorted(keyed, key=lambda t: (t[0], t[1]))]
 
 
 # -- fixtures -------------------------------------------------------------------------------------
