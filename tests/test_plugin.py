@@ -500,3 +500,30 @@ def test_environment_workdir_hosted_programs_and_http_view(pytester: pytest.Pyte
     by_case = {r["case"]: r for r in data["results"]}
     transcript = by_case["toy/7.1/1"]["transcript"]
     assert "| HTTP/1.1 200 OK" in transcript and "| [body: " in transcript
+
+
+PARAMETRISED_SUITE = """
+import pytest
+from wirecheck import MUST, case
+
+pytestmark = pytest.mark.role("toy.server")
+
+@case("toy/9.1/1", MUST, "The server MUST be there.")
+def test_first(server):
+    pass
+
+@case("toy/9.1/2", MUST, "The server MUST be there, whatever the variant.")
+@pytest.mark.parametrize("variant", ["a", "b"])
+def test_variants(server, variant):
+    pass
+"""
+
+
+def test_cases_of_one_implementation_run_together(toy: pytest.Pytester) -> None:
+    toy.makepyfile(test_toy=PARAMETRISED_SUITE)
+    manifest(toy.path / "impls" / "other", "other", "{python} echo.py {host} {port}")
+    res = toy.runpytest("--impl", "impls", "--co", "-q")
+    ids = [line for line in res.outlines if "::" in line]
+    impls = [line.split("[", 1)[1].split("-")[0].rstrip("]") for line in ids]
+    assert len(ids) == 6
+    assert impls == sorted(impls, key=impls.index), ids  # each implementation in one block
