@@ -233,8 +233,10 @@ class ClientRunner:
         proc.workdir = workdir  # type: ignore[attr-defined]
         return proc
 
-    def finish(self, proc: Launched, timeout: float) -> ClientRun:
-        """Wait for the client to exit (at most ``timeout`` s, already scaled), then clean up."""
+    def finish(self, proc: Launched, timeout: float, *, show_stdout: bool = True) -> ClientRun:
+        """Wait for the client to exit (at most ``timeout`` s, already scaled), then clean up.
+        ``show_stdout=False`` keeps its output out of the case's notes (a hosting program's
+        report, which the suite shows in its own way)."""
         status = proc.wait(timeout)
         timed_out = status is None
         duration = time.monotonic() - proc.started
@@ -251,9 +253,10 @@ class ClientRunner:
             duration,
             timed_out,
         )
+        shown = f"; stdout: {run.text[:300]!r}" if show_stdout else ""
         self.record.note(
-            f"client {'timed out' if timed_out else proc.describe_exit()} after {duration:.2f} s; "
-            f"stdout: {run.text[:300]!r}"
+            f"client {'timed out' if timed_out else proc.describe_exit()} after {duration:.2f} s"
+            + shown
         )
         return run
 
@@ -269,4 +272,4 @@ class ClientRunner:
         """Run the client to completion against ``host``:``port``; ``timeout`` is unscaled."""
         proc = self.start(port=port, host=host, program=program, **values)
         limit = self.timeouts(timeout) if timeout is not None else self.timeouts.client_s
-        return self.finish(proc, limit)
+        return self.finish(proc, limit, show_stdout=program is None)
