@@ -225,8 +225,15 @@ def main() -> None:
     parser.add_argument("module", help="the application, as module:callable")
     parser.add_argument("request", help="base64 of the JSON request description")
     args = parser.parse_args()
-    out = sys.stdout
-    sys.stdout = sys.stderr  # what the application prints cannot corrupt the result
+    request = json.loads(base64.b64decode(args.request))
+    nonce = str(request.pop("nonce", ""))
+    del sys.argv[1:]  # the application sees neither the request nor the result's nonce
+    # What the application prints, through sys.stdout or straight to descriptor 1, goes to
+    # standard error: the result goes out on a descriptor of its own, after the nonce the suite
+    # chose, so that nothing the application writes is taken for it.
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     sys.path[0] = os.getcwd()  # the implementation's folder, not this script's
     report: dict[str, object] = {"module": args.module}
     try:
@@ -234,9 +241,8 @@ def main() -> None:
     except BaseException as exc:
         report["import_error"] = failure(exc)
     else:
-        request = json.loads(base64.b64decode(args.request))
         report["result"] = run(app, request)
-    out.write(RESULT_PREFIX + json.dumps(report) + "\n")
+    out.write(f"{RESULT_PREFIX}{nonce} {json.dumps(report)}\n")
     out.flush()
 
 

@@ -11,6 +11,7 @@ import base64
 import dataclasses
 import json
 import re
+import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -177,7 +178,10 @@ def call_app(client: ClientRunner, record: CaseRecord, request: Request) -> Outc
     if request.body:
         sent += f"\nwsgi.input: {request.body!r}"
     record.transcript.record(channel, ">", sent.encode(), note="request environ")
-    wire = json.dumps({"environ": environ, "body_b64": base64.b64encode(request.body).decode()})
+    nonce = secrets.token_hex(8)  # marks apphost's result line: the application cannot know it
+    wire = json.dumps(
+        {"environ": environ, "body_b64": base64.b64encode(request.body).decode(), "nonce": nonce}
+    )
     started = time.time()
     run = client.run(
         program=["{python}", str(APPHOST), module, base64.b64encode(wire.encode()).decode()],
@@ -189,16 +193,15 @@ def call_app(client: ClientRunner, record: CaseRecord, request: Request) -> Outc
             f"the call ends within {CALL_LIMIT:.0f} s (profile §1.4)",
             f"still running after {run.duration:.1f} s",
         )
-    line = next(
-        (ln for ln in reversed(run.stdout.splitlines()) if ln.startswith(RESULT_PREFIX)), b""
-    )
+    marker = RESULT_PREFIX + nonce.encode() + b" "
+    line = next((ln for ln in reversed(run.stdout.splitlines()) if ln.startswith(marker)), b"")
     if not line:
         raise ConformanceFailure(
             "the application returns to its caller (profile §1.4)",
             f"the hosting process ended ({run.status}) without a result; stderr: "
             f"{run.stderr[-600:]!r}",
         )
-    report: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
+    report: dict[str, Any] = json.loads(line[len(marker) :])
     if "import_error" in report:
         err = report["import_error"]
         record.transcript.note(channel, f"import failed: {err['type']}: {err['message']}")
