@@ -180,6 +180,13 @@ def read_body(
         return resp
     codings = ",".join(resp.all("Transfer-Encoding")).lower()
     lengths = resp.all("Content-Length")
+    if codings and lengths:
+        # RFC 9112 §6.2: "A sender MUST NOT send a Content-Length header field in any message
+        # that contains a Transfer-Encoding header field."
+        raise ConformanceFailure(
+            "Content-Length or Transfer-Encoding, never both (RFC 9112 §6.2)",
+            f"Transfer-Encoding: {codings} and Content-Length: {', '.join(lengths)}",
+        )
     if codings:
         if codings.split(",")[-1].strip() != "chunked":
             raise ConformanceFailure("a final transfer coding `chunked`", codings)

@@ -24,6 +24,7 @@ from suites.wsgi.protocol import (
     chunks_body,
     new_id,
     probe_fields,
+    read_body,
     read_head,
     read_response,
     records_for,
@@ -55,6 +56,7 @@ CLOSE_WAIT = 2.0  # PROFILE §3.8/1: seconds for the close() record after a resp
 GONE_WAIT = 15.0  # PROFILE §3.8/2: seconds for the close() record after the client went away
 SECOND_WAIT = 0.2  # PROFILE §3.8/3: seconds after a first close() record that a second may take
 PIECE_PAUSE = 0.2  # PROFILE §3.5/2: seconds between the writes of a chunked body
+STALL_WAIT = 2.0  # PROFILE §3.10/1: seconds another client may wait while one stalls
 ALL_OCTETS = bytes(i % 256 for i in range(100_000))  # PROFILE §3.4/1
 BIG_CHUNKED = bytes((i * 7) % 256 for i in range(300_000))  # PROFILE §3.5/3
 BIG_CHUNK = 4096
@@ -173,8 +175,10 @@ def test_plain_request_line(server: ServerHandle, timeouts: Timeouts) -> None:
 
 @case("wsgi/3.1/2", MUST, REQUEST_LINE_RULE)
 def test_path_info_decoded(server: ServerHandle, timeouts: Timeouts) -> None:
-    report = echo(server, timeouts, "/a%20b/caf%C3%A9")
-    expect_environ(report, "PATH_INFO", "/a b/caf\u00c3\u00a9")
+    report = echo(server, timeouts, "/a%20b/caf%C3%A9+x%2B")
+    # `+` is a plain character in a path (RFC 3986 §3.3); only a query's form encoding (and
+    # unquote_plus) turns it into a space.
+    expect_environ(report, "PATH_INFO", "/a b/caf\u00c3\u00a9+x+")
 
 
 @case("wsgi/3.1/3", MUST, REQUEST_LINE_RULE)
@@ -535,6 +539,21 @@ def test_write_callable(server: ServerHandle, timeouts: Timeouts) -> None:
     expect_body(resp, WRITE_BODY, "write() data, then the returned items")
 
 
+@case(
+    "wsgi/3.6/4",
+    MUST,
+    "A response MUST NOT carry both `Content-Length` and `Transfer-Encoding`: a server that "
+    "chunks a body whose length the application gave drops the `Content-Length`.",
+    rfc="RFC 9112 §6.2",
+)
+def test_length_or_chunked_never_both(server: ServerHandle, timeouts: Timeouts) -> None:
+    fields = probe_fields(new_id("headers"), "headers")
+    with server.connect("GET / headers, connection left open") as conn:
+        conn.send(request("GET", "/", host(server), fields, close=False))
+        resp = read_response(conn, timeouts(REPLY))  # refuses a response that has both
+    expect_body(resp, HEADERS_BODY, "the body the application gave")
+
+
 @case("wsgi/3.7/4", MUST, BODY_RULE, rfc="RFC 9112 §7.1")
 def test_chunked_response(server: ServerHandle, timeouts: Timeouts) -> None:
     fields = probe_fields(new_id("chunks"), "chunks")
@@ -655,9 +674,76 @@ def test_error_gives_500(server: ServerHandle, timeouts: Timeouts) -> None:
     expect_status(request_raise(server, timeouts), 500)
 
 
+MIDWAY_RULE = (
+    "When the application raises after the response has begun, the server MUST NOT present what "
+    "was sent as a complete response: it ends the connection without the last chunk (or answers "
+    "500 if nothing was sent yet)."
+)
+
+
+@case("wsgi/3.9/3", MUST, MIDWAY_RULE, rfc="RFC 9112 §8")
+def test_error_midway_is_not_a_complete_body(server: ServerHandle, timeouts: Timeouts) -> None:
+    fields = probe_fields(new_id("midway"), "fail-midway")
+    with server.connect("GET / fail-midway") as conn:
+        conn.send(request("GET", "/", host(server), fields, close=False))
+        deadline = Deadline(timeouts(REPLY))
+        resp = read_head(conn, deadline, "the response head")
+        if resp.status >= 500:
+            return  # nothing had been sent: an error response is the honest answer
+        codings = ",".join(resp.all("Transfer-Encoding")).lower()
+        if not codings and not resp.all("Content-Length"):
+            # A body delimited by the close cannot say it was cut (RFC 9112 §6.3 rule 8).
+            conn.recv_until_eof(limit=1 << 20, timeout=deadline.left(), what="the close")
+            return
+        try:
+            read_body(conn, resp, deadline, "the body")
+        except ConformanceFailure:
+            ended = conn.eof or not conn.wait_readable(lambda: conn.eof, timeout=deadline.left())
+            expect(
+                conn.eof,
+                expected="the connection ended after the partial body",
+                actual="the connection was left open"
+                if not ended
+                else "the connection was left open after the partial body",
+            )
+            return
+    raise ConformanceFailure(
+        "a body left incomplete (no last chunk) and the connection closed: the application "
+        "failed after 3 items",
+        f"{resp.summary()}, framed as a complete body ({resp.framing}): {describe(resp.body, 80)}",
+    )
+
+
 @case("wsgi/3.9/2", MUST, "The server MUST go on serving other requests.")
 def test_serves_after_error(server: ServerHandle, timeouts: Timeouts) -> None:
     with contextlib.suppress(ConformanceFailure):
         request_raise(server, timeouts)  # judged by 3.9/1
     report = echo(server, timeouts)
     expect_environ(report, "REQUEST_METHOD", "GET")
+
+
+# -- 3.10 Concurrent clients -----------------------------------------------------------------------
+@case(
+    "wsgi/3.10/1",
+    SHOULD,
+    "A server SHOULD serve a client while another client's request is still arriving.",
+    rfc="RFC 9112 §9.3",
+)
+def test_stalled_client_delays_no_one(server: ServerHandle, timeouts: Timeouts) -> None:
+    with server.connect("stalls after its request line") as stalled:
+        stalled.send(b"GET / HTTP/1.1\r\n")
+        started = time.monotonic()
+        try:
+            report = echo(server, timeouts)
+        except ConformanceFailure as exc:
+            raise ConformanceFailure(
+                "a response to another client while the first stalls",
+                f"none within {timeouts(REPLY):.1f} s: {exc.actual}",
+            ) from None
+        expect_environ(report, "REQUEST_METHOD", "GET")
+        waited = time.monotonic() - started
+        expect(
+            waited < timeouts(STALL_WAIT),
+            expected=f"the other client answered within {timeouts(STALL_WAIT):.0f} s",
+            actual=f"answered after {waited:.2f} s",
+        )
