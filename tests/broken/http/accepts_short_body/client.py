@@ -25,11 +25,28 @@ def origin_of(url: str) -> tuple[str, str, int]:
     return (parts.scheme, parts.hostname or "", parts.port or default)
 
 
+def path_matches(path: str, cookie_path: str) -> bool:
+    """RFC 6265 §5.1.4: the request path path-matches the cookie path."""
+    if path == cookie_path:
+        return True
+    return path.startswith(cookie_path) and (
+        cookie_path.endswith("/") or path[len(cookie_path)] == "/"
+    )
+
+
+def default_path(url: str) -> str:
+    """RFC 6265 §5.1.4: the directory of the request path."""
+    path = urlsplit(url).path
+    if not path.startswith("/") or path.count("/") == 1:
+        return "/"
+    return path[: path.rindex("/")]
+
+
 class Client:
     def __init__(self, cafile: str) -> None:
         self.context = ssl.create_default_context(cafile=cafile or None)
         self.connections: dict[tuple[str, str, int], http.client.HTTPConnection] = {}
-        self.cookies: dict[str, dict[str, str]] = {}
+        self.cookies: dict[str, dict[str, tuple[str, str]]] = {}
         self.cache: dict[str, tuple[str | None, str | None, bytes]] = {}
 
     def connection(self, origin: tuple[str, str, int]) -> http.client.HTTPConnection:
@@ -79,8 +96,11 @@ class Client:
             headers = {"Accept-Encoding": "gzip", "User-Agent": "homework-client"}
             if auth and origin_of(url) == start:
                 headers["Authorization"] = auth
-            if self.cookies.get(host):
-                headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies[host].items())
+            path = urlsplit(url).path or "/"
+            jar = self.cookies.get(host, {})
+            sent = [f"{k}={v}" for k, (v, p) in jar.items() if path_matches(path, p)]
+            if sent:
+                headers["Cookie"] = "; ".join(sent)
             if method == "POST":
                 headers["Content-Type"] = "application/x-www-form-urlencoded"
             cached = self.cache.get(url) if method == "GET" else None
@@ -90,8 +110,14 @@ class Client:
                 headers["If-Modified-Since"] = cached[1]
             response, body = self.send(method, url, headers, data if method == "POST" else None)
             for cookie in response.headers.get_all("Set-Cookie") or []:
-                name, _, value = cookie.split(";")[0].partition("=")
-                self.cookies.setdefault(host, {})[name.strip()] = value.strip()
+                pair, *attributes = cookie.split(";")
+                name, _, value = pair.partition("=")
+                cookie_path = default_path(url)
+                for attribute in attributes:
+                    key, _, given = attribute.strip().partition("=")
+                    if key.lower() == "path" and given.startswith("/"):
+                        cookie_path = given
+                self.cookies.setdefault(host, {})[name.strip()] = (value.strip(), cookie_path)
             location = response.getheader("Location")
             if response.status in REDIRECTS and location:
                 if response.status == 303 or (response.status in (301, 302) and method == "POST"):
