@@ -21,6 +21,7 @@ import pytest
 from wirecheck import MUST, CaseRecord, ClientRunner, ConformanceFailure, case, expect
 
 pytestmark = pytest.mark.role("wsgi.app")
+# Every case carries a spec marker, through wirecheck.case: its clause, level and requirement.
 
 APPHOST = Path(__file__).with_name("apphost.py")
 RESULT_PREFIX = b"WIRECHECK-APPHOST "  # apphost.py's result line
